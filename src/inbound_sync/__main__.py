@@ -1,0 +1,5 @@
+"""`python -m inbound_sync`."""
+
+from inbound_sync.cli import entrypoint
+
+entrypoint()

@@ -1,0 +1,50 @@
+"""The command line: `main(argv) -> int`, with every exception mapped to its exit code here."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from inbound_sync.errors import EXIT_ERROR, EXIT_INTERRUPTED, InboundSyncError
+from inbound_sync.output import write
+
+__all__ = ["entrypoint", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI in-process and return the exit code; never raises, never shows a traceback."""
+    from inbound_sync.cli.app import cli
+
+    try:
+        result = cli.main(
+            args=list(argv) if argv is not None else None,
+            standalone_mode=False,
+            prog_name="inbound-sync",
+        )
+    except click.exceptions.Exit as exc:
+        return _clamp(exc.exit_code)
+    except click.ClickException as exc:
+        # Usage errors exit 1, not click's 2: CI reads 2 as "changes pending".
+        exc.show()
+        return EXIT_ERROR
+    except click.exceptions.Abort:
+        write("Aborted.", err=True)
+        return EXIT_ERROR
+    except InboundSyncError as exc:
+        write(f"Error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        write("Interrupted.", err=True)
+        return EXIT_INTERRUPTED
+    return result if isinstance(result, int) else 0
+
+
+def _clamp(code: int) -> int:
+    return EXIT_ERROR if code == 2 else code
+
+
+def entrypoint() -> None:
+    """The console script."""
+    sys.exit(main())

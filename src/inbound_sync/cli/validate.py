@@ -1,0 +1,43 @@
+"""`validate` and `schema`: offline checks of the config language."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from inbound_sync import config
+from inbound_sync.config import DesiredState
+from inbound_sync.output import write
+
+
+def run(paths: Sequence[str]) -> int:
+    """Load every file and print a one-line summary; ConfigError propagates to the exit code."""
+    write(format_summary(config.load(paths)))
+    return 0
+
+
+def format_summary(state: DesiredState) -> str:
+    """'OK: 2 files, 5 numbers (4 present, 1 absent), 2 assistant aliases, 1 strategy alias'."""
+    absent = sum(1 for n in state.numbers if n.ensure == "absent")
+    present = len(state.numbers) - absent
+    parts = [
+        _count(len(state.files), "file"),
+        f"{_count(len(state.numbers), 'number')} ({present} present, {absent} absent)",
+        _count(len(state.assistants), "assistant alias", "assistant aliases"),
+        _count(len(state.strategies), "strategy alias", "strategy aliases"),
+    ]
+    return "OK: " + ", ".join(parts)
+
+
+def _count(n: int, singular: str, plural: str | None = None) -> str:
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+
+
+def format_schema() -> str:
+    """The schema as committed in schemas/inbound-sync.schema.json."""
+    return json.dumps(config.json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def print_schema() -> int:
+    write(format_schema(), nl=False)
+    return 0

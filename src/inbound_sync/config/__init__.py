@@ -1,0 +1,70 @@
+"""The config language: YAML files in, one DesiredState out, or a ConfigError naming every problem.
+
+source.py   YAML with line numbers, duplicate keys refused
+model.py    the file format (pydantic), also the JSON Schema
+resolve.py  merging files, resolving aliases and normalizing numbers
+state.py    DesiredState, the immutable result
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from inbound_sync.config.model import json_schema
+from inbound_sync.config.resolve import ParsedFile, resolve, validate_document
+from inbound_sync.config.source import read_yaml
+from inbound_sync.config.state import DesiredNumber, DesiredState, SafetyPolicy
+from inbound_sync.errors import ConfigError, ConfigIssue
+
+DEFAULT_PATH = "inbound.yaml"
+
+__all__ = [
+    "DEFAULT_PATH",
+    "DesiredNumber",
+    "DesiredState",
+    "SafetyPolicy",
+    "expand_paths",
+    "json_schema",
+    "load",
+]
+
+
+def expand_paths(paths: Sequence[str]) -> tuple[list[Path], list[ConfigIssue]]:
+    """Files as given, and every *.yaml / *.yml under directories, sorted, recursively."""
+    found: list[Path] = []
+    issues: list[ConfigIssue] = []
+    for name in paths or [DEFAULT_PATH]:
+        path = Path(name)
+        if path.is_dir():
+            inside = sorted(
+                p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+            )
+            if not inside:
+                issues.append(
+                    ConfigIssue(name, None, "", "directory holds no *.yaml or *.yml files")
+                )
+            found.extend(inside)
+        elif path.is_file():
+            found.append(path)
+        else:
+            issues.append(ConfigIssue(name, None, "", "no such file or directory"))
+    return list(dict.fromkeys(found)), issues
+
+
+def load(paths: Sequence[str]) -> DesiredState:
+    """Read, validate, merge and resolve config files; raises ConfigError with every issue."""
+    files, issues = expand_paths(paths)
+    parsed: list[ParsedFile] = []
+    for path in files:
+        result, found = validate_document(read_yaml(path))
+        issues.extend(found)
+        if result is not None:
+            parsed.append(result)
+    # Files with structural errors are left out, but the rest are still resolved so that one
+    # run reports every problem it can find.
+    state, more = resolve(parsed)
+    issues.extend(more)
+    if issues or state is None:
+        raise ConfigError(issues)
+    return state

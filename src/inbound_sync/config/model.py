@@ -1,0 +1,99 @@
+"""The config file format, version 1, as pydantic models: the source of `inbound-sync schema`."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from inbound_sync.phone import DEFAULT_REGION, is_region
+
+_MODEL = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+Unmanaged = Literal["ignore", "detach", "delete"]
+Ensure = Literal["present", "absent"]
+
+
+def _check_region(value: str | None) -> str | None:
+    if value is not None and not is_region(value):
+        raise ValueError(f"unknown region {value!r}; use an ISO 3166 code such as IN or US")
+    return value
+
+
+class Defaults(BaseModel):
+    """Settings that apply to every number."""
+
+    model_config = _MODEL
+    region: str = Field(
+        DEFAULT_REGION, description="Default region for numbers written without +CC."
+    )
+    service: Literal["exotel"] = Field("exotel", description="The telephony service.")
+
+    _region = field_validator("region")(_check_region)
+
+
+class Safety(BaseModel):
+    """Guards against mass deletion."""
+
+    model_config = _MODEL
+    max_destructive: int = Field(
+        10, ge=0, description="Deletes plus detaches allowed in one apply without override."
+    )
+    max_destructive_percent: float = Field(
+        30, ge=0, le=100, description="The same, as a share of the account (checked at >= 10)."
+    )
+
+
+class NumberEntry(BaseModel):
+    """One inbound number and where it routes."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        json_schema_extra={
+            "if": {"properties": {"ensure": {"const": "absent"}}, "required": ["ensure"]},
+            "else": {"required": ["assistant"]},
+        },
+    )
+    number: str = Field(description="The number in any format; quote it in YAML.")
+    assistant: str | None = Field(
+        None, description="Assistant alias or id; null keeps the number routed nowhere."
+    )
+    strategy: str | None = Field(None, description="Strategy alias or id; null for none.")
+    description: str | None = Field(None, description="Free text.")
+    ensure: Ensure = Field("present", description="absent releases (deletes) the number.")
+    protect: bool = Field(False, description="Refuse any plan that deletes or detaches it.")
+    region: str | None = Field(None, description="Region for this number, overriding defaults.")
+    allow_unverified: bool = Field(
+        False, description="Accept a possible but not (yet) valid number."
+    )
+
+    _region = field_validator("region")(_check_region)
+
+
+class ConfigFile(BaseModel):
+    """One inbound-sync config file; several files are merged."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, title="inbound-sync configuration"
+    )
+    version: Literal[1] = Field(description="Config format version.")
+    defaults: Defaults | None = None
+    assistants: dict[str, str] = Field(
+        default_factory=dict, description="Aliases: name to assistant id."
+    )
+    strategies: dict[str, str] = Field(
+        default_factory=dict, description="Aliases: name to inbound context strategy id."
+    )
+    unmanaged: Unmanaged | None = Field(
+        None, description="What to do with account numbers not declared anywhere."
+    )
+    safety: Safety | None = None
+    numbers: list[NumberEntry] = Field(default_factory=list)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a config file, as published in schemas/."""
+    schema = ConfigFile.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}

@@ -1,0 +1,252 @@
+"""Merge parsed config files and resolve them into a DesiredState, collecting every issue."""
+
+from __future__ import annotations
+
+import difflib
+import uuid
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+import pydantic
+
+from inbound_sync.config.model import ConfigFile, Defaults, NumberEntry, Safety
+from inbound_sync.config.source import YamlDocument, line_of
+from inbound_sync.config.state import DesiredNumber, DesiredState, SafetyPolicy, Unmanaged
+from inbound_sync.errors import ConfigIssue
+from inbound_sync.phone import PhoneError, normalize
+
+
+class ParsedFile(NamedTuple):
+    """A validated file with the raw data its line numbers come from."""
+
+    path: str
+    model: ConfigFile
+    raw: Any
+
+
+def validate_document(doc: YamlDocument) -> tuple[ParsedFile | None, list[ConfigIssue]]:
+    """Check one file's structure against the model."""
+    if doc.issues:
+        return None, doc.issues
+    if doc.data is None:
+        return None, [
+            ConfigIssue(doc.path, None, "", "is empty; expected a mapping with version: 1")
+        ]
+    if not isinstance(doc.data, dict):
+        line = getattr(doc.data, "line", 1)
+        return None, [
+            ConfigIssue(doc.path, line, "", "must be a mapping with version: 1 at the top")
+        ]
+    try:
+        model = ConfigFile.model_validate(doc.data)
+    except pydantic.ValidationError as exc:
+        return None, [_pydantic_issue(doc, err) for err in exc.errors()]
+    return ParsedFile(doc.path, model, doc.data), []
+
+
+def _pydantic_issue(doc: YamlDocument, err: Any) -> ConfigIssue:
+    loc: tuple[int | str, ...] = tuple(err["loc"])
+    field = _field_name(loc)
+    if err["type"] == "extra_forbidden":
+        return ConfigIssue(doc.path, line_of(doc.data, loc), field, _unknown_key(loc))
+    if err["type"] == "missing":
+        return ConfigIssue(doc.path, line_of(doc.data, loc), field, "is required")
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if loc and loc[-1] == "number" and err["type"] == "string_type":
+        message = "must be a quoted string (YAML reads unquoted +91... as an integer)"
+    return ConfigIssue(doc.path, line_of(doc.data, loc), field, message)
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _unknown_key(loc: tuple[int | str, ...]) -> str:
+    allowed = _allowed_keys(loc[:-1])
+    hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+    suggestion = f"; did you mean {hint[0]!r}?" if hint else f" (allowed: {', '.join(allowed)})"
+    return f"unknown key{suggestion}"
+
+
+def _allowed_keys(parent: tuple[int | str, ...]) -> list[str]:
+    if not parent:
+        return list(ConfigFile.model_fields)
+    models: dict[str, type[pydantic.BaseModel]] = {
+        "defaults": Defaults,
+        "safety": Safety,
+        "numbers": NumberEntry,
+    }
+    model = models.get(str(parent[0]))
+    return list(model.model_fields) if model is not None else []
+
+
+def resolve(files: Iterable[ParsedFile]) -> tuple[DesiredState | None, list[ConfigIssue]]:
+    """Merge files and resolve aliases and numbers; returns the state or every issue found."""
+    files = list(files)
+    issues: list[ConfigIssue] = []
+    defaults = _single(files, "defaults", issues) or Defaults()
+    unmanaged: Unmanaged = _single(files, "unmanaged", issues) or "ignore"
+    safety = _single(files, "safety", issues) or Safety()
+    assistants = _merge_aliases(files, "assistants", issues)
+    strategies = _merge_aliases(files, "strategies", issues)
+    numbers: dict[str, DesiredNumber] = {}
+    for parsed in files:
+        for index, entry in enumerate(parsed.model.numbers):
+            resolved = _resolve_entry(
+                parsed, index, entry, defaults, assistants, strategies, issues
+            )
+            if resolved is None:
+                continue
+            _add_number(numbers, resolved, parsed, index, issues)
+    if issues:
+        return None, issues
+    state = DesiredState(
+        numbers=tuple(sorted(numbers.values(), key=lambda n: n.normalized)),
+        unmanaged=unmanaged,
+        safety=SafetyPolicy(safety.max_destructive, float(safety.max_destructive_percent)),
+        region=defaults.region,
+        service=defaults.service,
+        assistants=dict(sorted(assistants.items())),
+        strategies=dict(sorted(strategies.items())),
+        files=tuple(f.path for f in files),
+    )
+    return state, []
+
+
+def _where(parsed: ParsedFile, loc: tuple[int | str, ...]) -> str:
+    line = line_of(parsed.raw, loc)
+    return f"{parsed.path}:{line}" if line is not None else parsed.path
+
+
+def _single(files: list[ParsedFile], key: str, issues: list[ConfigIssue]) -> Any:
+    """A top-level setting that may be set in several files only if they agree."""
+    value: Any = None
+    first: ParsedFile | None = None
+    for parsed in files:
+        mine = getattr(parsed.model, key)
+        if mine is None:
+            continue
+        if first is None:
+            value, first = mine, parsed
+        elif mine != value:
+            message = f"conflicts with the value set at {_where(first, (key,))}"
+            issues.append(ConfigIssue(parsed.path, line_of(parsed.raw, (key,)), key, message))
+    return value
+
+
+def _merge_aliases(files: list[ParsedFile], key: str, issues: list[ConfigIssue]) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    origin: dict[str, ParsedFile] = {}
+    for parsed in files:
+        for name, ident in getattr(parsed.model, key).items():
+            loc = (key, name)
+            if not _is_uuid(ident):
+                message = f"{ident!r} is not an id (ids are UUIDs)"
+                issues.append(
+                    ConfigIssue(parsed.path, line_of(parsed.raw, loc), f"{key}.{name}", message)
+                )
+            elif name in merged and merged[name] != ident:
+                message = (
+                    f"alias {name!r} is {ident}, but {merged[name]} at {_where(origin[name], loc)}"
+                )
+                issues.append(
+                    ConfigIssue(parsed.path, line_of(parsed.raw, loc), f"{key}.{name}", message)
+                )
+            else:
+                merged.setdefault(name, ident)
+                origin.setdefault(name, parsed)
+    return merged
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _resolve_ref(value: str | None, aliases: dict[str, str]) -> str | None:
+    """An alias or a literal id; raises ValueError for anything else."""
+    if value is None:
+        return None
+    if value in aliases:
+        return aliases[value]
+    if _is_uuid(value):
+        return value
+    raise ValueError(value)
+
+
+def _resolve_entry(
+    parsed: ParsedFile,
+    index: int,
+    entry: NumberEntry,
+    defaults: Defaults,
+    assistants: dict[str, str],
+    strategies: dict[str, str],
+    issues: list[ConfigIssue],
+) -> DesiredNumber | None:
+    before = len(issues)
+
+    def problem(field: str, message: str) -> None:
+        loc = ("numbers", index, field)
+        issues.append(
+            ConfigIssue(parsed.path, line_of(parsed.raw, loc), f"numbers[{index}].{field}", message)
+        )
+
+    try:
+        phone = normalize(
+            entry.number, entry.region or defaults.region, allow_unverified=entry.allow_unverified
+        )
+    except PhoneError as exc:
+        problem("number", str(exc))
+        phone = None
+    if entry.ensure == "present" and "assistant" not in entry.model_fields_set:
+        problem(
+            "assistant",
+            "is required when ensure is present (write null to keep the number detached)",
+        )
+    ids: dict[str, str | None] = {}
+    for field, table, section in (
+        ("assistant", assistants, "assistants"),
+        ("strategy", strategies, "strategies"),
+    ):
+        try:
+            ids[field] = _resolve_ref(getattr(entry, field), table)
+        except ValueError as exc:
+            problem(
+                field, f"unknown {field} alias {exc.args[0]!r}: not under {section} and not a UUID"
+            )
+    if phone is None or len(issues) > before:
+        return None
+    return DesiredNumber(
+        normalized=phone.normalized,
+        e164=phone.e164,
+        ensure=entry.ensure,
+        assistant_id=ids["assistant"],
+        strategy_id=ids["strategy"],
+        protect=entry.protect,
+        source=_where(parsed, ("numbers", index)),
+        description=entry.description,
+    )
+
+
+def _add_number(
+    numbers: dict[str, DesiredNumber],
+    number: DesiredNumber,
+    parsed: ParsedFile,
+    index: int,
+    issues: list[ConfigIssue],
+) -> None:
+    if number.normalized in numbers:
+        first = numbers[number.normalized]
+        message = f"+{number.normalized} is already declared at {first.source}"
+        loc = ("numbers", index, "number")
+        issues.append(
+            ConfigIssue(parsed.path, line_of(parsed.raw, loc), f"numbers[{index}].number", message)
+        )
+        return
+    numbers[number.normalized] = number
