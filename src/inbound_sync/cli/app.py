@@ -36,3 +36,30 @@ def schema() -> int:
     from inbound_sync.cli.validate import print_schema
 
     return print_schema()
+
+
+@cli.group()
+def sandbox() -> None:
+    """A local server of the Inbound API over SQLite, for trying configs safely."""
+
+
+@sandbox.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8787, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--db", default=":memory:", show_default=True, help="SQLite file, or :memory:.")
+@click.option("--seed", type=click.Path(exists=True, dir_okay=False), help="Seed YAML file.")
+@click.option("--latency-ms", default=0, show_default=True, type=click.IntRange(0, 60_000))
+@click.option(
+    "--admin-token",
+    envvar="INBOUND_SYNC_SANDBOX_ADMIN_TOKEN",
+    help="Token for the /_sandbox/ admin endpoints (default: from the seed, else generated).",
+)
+def serve(
+    host: str, port: int, db: str, seed: str | None, latency_ms: int, admin_token: str | None
+) -> int:
+    """Serve the sandbox until Ctrl-C; binds loopback by default and logs its URL."""
+    from inbound_sync.cli.sandbox import run_serve
+
+    return run_serve(
+        host=host, port=port, db=db, seed=seed, latency_ms=latency_ms, admin_token=admin_token
+    )
