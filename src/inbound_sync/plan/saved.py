@@ -1,0 +1,145 @@
+"""The plan document: what `plan --format json` prints, `plan --out` saves and `apply --plan` reads.
+
+It carries the resolved desired state and the options the plan was made with, so applying a saved
+plan needs neither the config files nor any flag repeated. It never carries a secret.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+
+from inbound_sync.config import DesiredNumber, DesiredState, SafetyPolicy
+from inbound_sync.errors import UsageError
+from inbound_sync.phone import display
+from inbound_sync.plan.model import Plan, Policy, change_data
+
+FORMAT_VERSION = 1
+
+
+def plan_document(
+    plan: Plan, desired: DesiredState, policy: Policy, api_url: str
+) -> dict[str, Any]:
+    """The stable JSON form of a plan; the same inputs give the same document."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "api_url": api_url,
+        "changes": [change_data(c) for c in plan.changes],
+        "summary": plan.summary.to_json(),
+        "unmanaged": [
+            {
+                "number": display(row.normalized),
+                "normalized": row.normalized,
+                "inbound_id": row.inbound_id,
+                **row.binding.to_json(),
+            }
+            for row in plan.unmanaged
+        ],
+        "warnings": list(plan.warnings),
+        "refusals": list(plan.refusals),
+        "options": {"allow_destructive": policy.allow_destructive},
+        "desired": desired_document(desired),
+    }
+
+
+def dumps(document: dict[str, Any]) -> str:
+    """Serialize deterministically."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def desired_document(desired: DesiredState) -> dict[str, Any]:
+    return {
+        "region": desired.region,
+        "service": desired.service,
+        "unmanaged": desired.unmanaged,
+        "safety": desired.safety._asdict(),
+        "assistants": dict(desired.assistants),
+        "strategies": dict(desired.strategies),
+        "files": list(desired.files),
+        "numbers": [n._asdict() for n in desired.numbers],
+    }
+
+
+class _Model(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore", frozen=True)
+
+
+class _Number(_Model):
+    normalized: str = pydantic.Field(pattern=r"^[0-9]{4,17}$")
+    e164: str
+    ensure: Literal["present", "absent"]
+    assistant_id: str | None
+    strategy_id: str | None
+    protect: bool = False
+    source: str | None = None
+    description: str | None = None
+
+
+class _Desired(_Model):
+    region: str
+    service: str
+    unmanaged: Literal["ignore", "detach", "delete"]
+    safety: dict[str, float]
+    assistants: dict[str, str]
+    strategies: dict[str, str]
+    files: list[str]
+    numbers: list[_Number]
+
+
+class _Options(_Model):
+    allow_destructive: bool
+
+
+class _Document(_Model):
+    format_version: Literal[1]
+    api_url: str
+    changes: list[dict[str, Any]]
+    options: _Options
+    desired: _Desired
+
+
+class SavedPlan:
+    """A plan file read back: the desired state and policy to recompute it, and its changes."""
+
+    def __init__(self, document: _Document) -> None:
+        self.api_url = document.api_url
+        self.changes = document.changes
+        self.desired = _to_state(document.desired)
+        self.policy = Policy(self.desired.safety, document.options.allow_destructive)
+
+
+def _to_state(doc: _Desired) -> DesiredState:
+    safety = SafetyPolicy(
+        int(doc.safety.get("max_destructive", 10)),
+        float(doc.safety.get("max_destructive_percent", 30.0)),
+    )
+    return DesiredState(
+        numbers=tuple(DesiredNumber(**n.model_dump()) for n in doc.numbers),
+        unmanaged=doc.unmanaged,
+        safety=safety,
+        region=doc.region,
+        service=doc.service,
+        assistants=doc.assistants,
+        strategies=doc.strategies,
+        files=tuple(doc.files),
+    )
+
+
+def read_saved(path: str) -> SavedPlan:
+    """Read a plan file written by `plan --out`; any defect is a UsageError naming the file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read plan file {path}: {exc}") from None
+    try:
+        return SavedPlan(_Document.model_validate_json(text))
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        raise UsageError(
+            f"{path} is not a plan file written by `inbound-sync plan --out` "
+            f"({where}: {first['msg']})"
+        ) from None
