@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from planning import A1, A2, S1, S2, apply_in_memory, row, snapshot, state, want
 
 from inbound_sync.errors import PlanError
 from inbound_sync.plan import Binding, Policy, make_plan
+from planning import A1, A2, S1, S2, apply_in_memory, row, snapshot, state, want
 
 N1, N2, N3, N4 = "918044319240", "918044319241", "918044319242", "918044319243"
 

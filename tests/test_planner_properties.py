@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from planning import A1, A2, S1, S2, apply_in_memory, row, snapshot, state, want
 
 from inbound_sync.errors import PlanError
 from inbound_sync.plan import Policy, make_plan
+from planning import A1, A2, S1, S2, apply_in_memory, row, snapshot, state, want
 
 NUMBERS = [f"9180443192{i:02d}" for i in range(12)]
 assistants = st.sampled_from([A1, A2, None])
