@@ -1,0 +1,17 @@
+"""Rendering: a Plan (or an apply report) as text, json, markdown or github. Pure: returns str.
+
+    words.py     the shared wording of bindings, changes and drift
+    text.py      terminal output, Terraform-like
+    markdown.py  pull-request comments and step summaries
+    github.py    workflow-command annotations at config lines
+JSON is the plan document of `inbound_sync.plan.saved`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Format = Literal["text", "json", "markdown", "github"]
+FORMATS: tuple[Format, ...] = ("text", "json", "markdown", "github")
+
+__all__ = ["FORMATS", "Format"]

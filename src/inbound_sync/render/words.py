@@ -1,0 +1,75 @@
+"""Wording shared by every format: how bindings, changes and drift read to a person."""
+
+from __future__ import annotations
+
+from inbound_sync.phone import display
+from inbound_sync.plan import Binding, Change, Plan, RemoteRow
+
+SYMBOLS = {"assign": "+", "update": "~", "detach": "!", "delete": "-"}
+COLORS = {"assign": "green", "update": "yellow", "detach": "magenta", "delete": "red"}
+
+
+def number(change: Change | RemoteRow) -> str:
+    return display(change.normalized)
+
+
+def binding(plan: Plan, value: Binding | None) -> str:
+    """'support + crm', 'support', or 'detached'."""
+    if value is None:
+        return "released"
+    if value.assistant_id is None and value.strategy_id is None:
+        return "detached"
+    text = f"assistant {plan.label(value.assistant_id)}"
+    return text + (f" + strategy {plan.label(value.strategy_id)}" if value.strategy_id else "")
+
+
+def difference(plan: Plan, change: Change) -> str:
+    """What the change does to the number, before -> after where both exist."""
+    if change.action == "assign":
+        return binding(plan, change.after)
+    if change.action in ("delete", "detach"):
+        return f"{binding(plan, change.before)} → {binding(plan, change.after)}"
+    before, after = change.before or Binding(None, None), change.after or Binding(None, None)
+    parts = []
+    if before.assistant_id != after.assistant_id:
+        parts.append(
+            f"assistant {plan.label(before.assistant_id)} → {plan.label(after.assistant_id)}"
+        )
+    if before.strategy_id != after.strategy_id:
+        parts.append(f"strategy {plan.label(before.strategy_id)} → {plan.label(after.strategy_id)}")
+    return ", ".join(parts)
+
+
+def drift_reason(plan: Plan, change: Change) -> str:
+    """The change read as a report of what the account has that git does not."""
+    account, git = binding(plan, change.before), binding(plan, change.after)
+    if change.source is None:
+        return f"not declared in git; account has {account}"
+    reasons = {
+        "assign": f"missing from the account; git has {git}",
+        "update": f"changed out of band: account has {account}, git has {git}",
+        "detach": f"routed in the account ({account}); git keeps it detached",
+        "delete": f"still in the account ({account}); git says absent",
+    }
+    return reasons[change.action]
+
+
+def summary_line(plan: Plan) -> str:
+    s = plan.summary
+    if not plan.changes:
+        return f"No changes. {s.unchanged} unchanged, {s.unmanaged} unmanaged."
+    return (
+        f"Plan: {s.assign} to assign, {s.update} to update, {s.detach} to detach, "
+        f"{s.delete} to delete; {s.unchanged} unchanged, {s.unmanaged} unmanaged."
+    )
+
+
+def drift_line(plan: Plan) -> str:
+    count = len(plan.changes)
+    if not count:
+        return f"In sync: the account matches git ({plan.summary.unmanaged} unmanaged)."
+    return f"Drift: {count} number{'s' if count != 1 else ''} differ from git."
+
+
+def unmanaged_row(plan: Plan, row: RemoteRow) -> str:
+    return f"{number(row)}  {binding(plan, row.binding)}"
