@@ -9,15 +9,17 @@
     │   ├── BadRequestError          400
     │   ├── NotFoundError            404: assistant, strategy or mapping not found
     │   ├── ConflictError            409: the number is already assigned to an active mapping
+    │   ├── RateLimited              429 on every attempt: the server did not act
     │   ├── ServerError              5xx on a read, after retries
     │   ├── ConnectionFailed         timeouts and network failures, after retries
-    │   ├── ResponseFormatError      a 2xx body that does not match the contract
+    │   ├── ResponseFormatError      a 2xx body of a read that does not match the contract
     │   └── OutcomeUnknown           a write may or may not have been applied
     ├── ApplyFailed                  apply finished but some change failed or did not converge
     ├── PlanRefused                  exit 3: a safety guard refused the plan
     ├── StalePlan                    exit 4: the account changed since the saved plan was made
     └── Interrupted                  exit 130: Ctrl-C
 
+For a write, every ApiError except OutcomeUnknown means the write was certainly not applied.
 Exit codes are decided here and only here; `cli` maps an exception to its `exit_code`.
 """
 
@@ -78,12 +80,14 @@ class PlanError(InboundSyncError):
 class ApiError(InboundSyncError):
     """The API refused a request or could not be reached."""
 
+    headline = "failed"
+
     def __init__(self, message: str, *, operation: str, status: int | None = None) -> None:
         self.operation = operation
         self.status = status
         self.detail = message
         code = f" (HTTP {status})" if status is not None else ""
-        super().__init__(f"{operation} failed{code}: {message}")
+        super().__init__(f"{operation} {self.headline}{code}: {message}")
 
 
 class AuthError(ApiError):
@@ -102,6 +106,10 @@ class ConflictError(ApiError):
     """409."""
 
 
+class RateLimited(ApiError):
+    """429 on every attempt; the server did not act on the request."""
+
+
 class ServerError(ApiError):
     """5xx that retries did not cure."""
 
@@ -116,6 +124,13 @@ class ResponseFormatError(ApiError):
 
 class OutcomeUnknown(ApiError):
     """A write reached the server, or may have, and no answer says whether it acted."""
+
+    headline = "may or may not have been applied"
+
+    @property
+    def reason(self) -> str:
+        """Why the outcome is unknown: the status, the exception or the unreadable body."""
+        return self.detail
 
 
 class ApplyFailed(InboundSyncError):

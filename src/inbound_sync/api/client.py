@@ -1,0 +1,429 @@
+"""The async client of the Inbound API: five operations, retries, typed answers, no decisions.
+
+Every HTTP attempt is reported to an optional `on_request` hook as a RequestRecord, tagged with
+whatever the caller put in the `request_tag` context variable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from datetime import datetime, timezone
+from types import MappingProxyType, TracebackType
+from typing import Any, Literal, NamedTuple, TextIO, TypeVar, cast
+from urllib.parse import quote
+
+import httpx
+from pydantic import TypeAdapter, ValidationError
+
+from inbound_sync import __version__
+from inbound_sync.api.errors import (
+    describe_exception,
+    error_for_status,
+    format_error,
+    format_validation,
+    refused_error,
+    transport_error,
+)
+from inbound_sync.api.models import (
+    DeleteResult,
+    DetachResult,
+    Envelope,
+    RemoteMapping,
+    UpdateResult,
+)
+from inbound_sync.api.retry import (
+    RetryPolicy,
+    exception_is_retryable,
+    next_delay,
+    retry_after_seconds,
+    status_is_retryable,
+    was_not_sent,
+)
+from inbound_sync.api.settings import ApiKey, ConnectionSettings, Timeouts
+from inbound_sync.errors import ApiError, OutcomeUnknown
+
+T = TypeVar("T")
+
+Outcome = Literal["ok", "retry", "error", "unknown"]
+
+request_tag: ContextVar[Mapping[str, str]] = ContextVar("request_tag", default=MappingProxyType({}))
+
+
+class RequestRecord(NamedTuple):
+    """One HTTP attempt, as reported to the `on_request` hook."""
+
+    time: str
+    method: str
+    path: str
+    status: int | None
+    attempt: int
+    duration_s: float
+    outcome: Outcome
+    error: str | None
+    tag: Mapping[str, str]
+
+
+RequestHook = Callable[[RequestRecord], None]
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], datetime]
+
+
+class _Unset(enum.Enum):
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = _Unset.UNSET
+"""Marks an update field as not given, as opposed to None, which clears it."""
+Unset = Literal[_Unset.UNSET]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class _Request(NamedTuple):
+    method: str
+    path: str
+    body: Mapping[str, object] | None
+    operation: str
+
+    @property
+    def write(self) -> bool:
+        return self.method != "GET"
+
+    @property
+    def line(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+class _Verdict(NamedTuple):
+    """What one attempt came to: a value, a wait before the next, or an error to raise."""
+
+    outcome: Outcome
+    status: int | None
+    value: object = None
+    delay: float = 0.0
+    error: ApiError | None = None
+    note: str | None = None
+
+
+DEFAULT_TIMEOUTS = Timeouts()
+DEFAULT_RETRY = RetryPolicy()
+
+_LIST = TypeAdapter(Envelope[tuple[RemoteMapping, ...]])
+_MAPPING = TypeAdapter(Envelope[RemoteMapping])
+_UPDATE = TypeAdapter(Envelope[UpdateResult])
+_DETACH = TypeAdapter(Envelope[DetachResult])
+_DELETE = TypeAdapter(Envelope[DeleteResult])
+
+# The document describes no pagination; if the server ever pages, a partial list must not
+# be mistaken for the whole account.
+_PAGE_HINTS = ("has_more", "next", "next_cursor", "next_page", "next_page_token")
+
+
+class InboundClient:
+    """GET /inbound/list and the four writes, over an httpx.AsyncClient; use `async with`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: ApiKey,
+        *,
+        http: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        on_request: RequestHook | None = None,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        if http is not None and transport is not None:
+            raise ValueError("pass either http= or transport=, not both")
+        if retry.attempts < 1:
+            raise ValueError("RetryPolicy.attempts must be at least 1")
+        self._base_url = base_url.rstrip("/")
+        self._key = api_key
+        self._owns_http = http is None
+        # Redirects stay unfollowed so that the Authorization header goes nowhere else.
+        if http is None:
+            http = httpx.AsyncClient(transport=transport, follow_redirects=False)
+        self._http = http
+        self._timeout = timeouts.to_httpx()
+        self._retry = retry
+        self._on_request = on_request
+        self._sleep = sleep
+        self._rng = rng if rng is not None else random.Random()
+        self._clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: ConnectionSettings, **options: Any) -> InboundClient:
+        """A client for the settings' URL, key, timeouts and retries; options as for __init__."""
+        return cls(
+            settings.base_url,
+            settings.api_key,
+            timeouts=settings.timeouts,
+            retry=settings.retry,
+            **options,
+        )
+
+    def __repr__(self) -> str:
+        return f"InboundClient(base_url={self._base_url!r})"
+
+    async def __aenter__(self) -> InboundClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this object created it; an injected one stays open."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def list(self, *, label: str | None = None) -> tuple[RemoteMapping, ...]:
+        """Every active mapping of the account."""
+        return await self._call(_request("GET", "/inbound/list", None, label), _LIST)
+
+    async def assign(
+        self,
+        *,
+        phone_number: str,
+        assistant_id: str,
+        inbound_context_strategy_id: str | None = None,
+        service: str = "exotel",
+        label: str | None = None,
+    ) -> RemoteMapping:
+        """Create a mapping; the strategy is sent only when given."""
+        body: dict[str, object] = {
+            "assistant_id": assistant_id,
+            "service": service,
+            "inbound_config": {"type": service, "phone_number": phone_number},
+        }
+        if inbound_context_strategy_id is not None:
+            body["inbound_context_strategy_id"] = inbound_context_strategy_id
+        return await self._call(_request("POST", "/inbound/assign", body, label), _MAPPING)
+
+    async def update(
+        self,
+        inbound_id: str,
+        *,
+        assistant_id: str | Unset | None = UNSET,
+        inbound_context_strategy_id: str | Unset | None = UNSET,
+        label: str | None = None,
+    ) -> UpdateResult:
+        """PATCH only the fields given; None sends JSON null, which clears the field."""
+        fields = {
+            "assistant_id": assistant_id,
+            "inbound_context_strategy_id": inbound_context_strategy_id,
+        }
+        body = {name: value for name, value in fields.items() if value is not UNSET}
+        if not body:
+            raise ValueError("update needs at least one field")
+        path = _id_path("/inbound/update/", inbound_id)
+        return await self._call(_request("PATCH", path, body, label), _UPDATE)
+
+    async def detach(self, inbound_id: str, *, label: str | None = None) -> DetachResult:
+        """Clear the assistant and the strategy; the mapping stays active."""
+        path = _id_path("/inbound/detach/", inbound_id)
+        return await self._call(_request("POST", path, None, label), _DETACH)
+
+    async def delete(self, inbound_id: str, *, label: str | None = None) -> DeleteResult:
+        """Deactivate the mapping and release its number."""
+        path = _id_path("/inbound/delete/", inbound_id)
+        return await self._call(_request("DELETE", path, None, label), _DELETE)
+
+    async def _call(self, request: _Request, adapter: TypeAdapter[Envelope[T]]) -> T:
+        attempts = self._retry.attempts
+        for attempt in range(1, attempts + 1):
+            verdict = await self._attempt(request, adapter, attempt, last=attempt == attempts)
+            if verdict.error is not None:
+                raise verdict.error
+            if verdict.outcome == "ok":
+                return cast(T, verdict.value)
+            await self._sleep(verdict.delay)
+        raise AssertionError("unreachable: the last attempt always decides")
+
+    async def _attempt(
+        self, request: _Request, adapter: TypeAdapter[Envelope[T]], attempt: int, *, last: bool
+    ) -> _Verdict:
+        started_at = self._clock()
+        started = time.perf_counter()
+        try:
+            response = await self._send(request)
+        except httpx.HTTPError as exc:
+            verdict = self._judge_exception(request, exc, attempt, last=last)
+        else:
+            verdict = self._judge_response(request, response, adapter, attempt, last=last)
+        self._report(request, attempt, started_at, time.perf_counter() - started, verdict)
+        return verdict
+
+    async def _send(self, request: _Request) -> httpx.Response:
+        headers = {
+            "Authorization": f"Bearer {self._key.reveal()}",
+            "Accept": "application/json",
+            "User-Agent": f"inbound-sync/{__version__}",
+        }
+        return await self._http.request(
+            request.method,
+            self._base_url + request.path,
+            json=request.body,
+            headers=headers,
+            timeout=self._timeout,
+        )
+
+    def _judge_exception(
+        self, request: _Request, exc: httpx.HTTPError, attempt: int, *, last: bool
+    ) -> _Verdict:
+        if exception_is_retryable(exc, write=request.write) and not last:
+            delay = next_delay(self._retry, attempt, None, self._rng)
+            return _Verdict("retry", None, delay=delay, note=self._redact(describe_exception(exc)))
+        error = transport_error(
+            exc,
+            operation=request.operation,
+            write=request.write,
+            sent=not was_not_sent(exc),
+            attempts=attempt,
+            redact=self._redact,
+        )
+        return _failed(None, error)
+
+    def _judge_response(
+        self,
+        request: _Request,
+        response: httpx.Response,
+        adapter: TypeAdapter[Envelope[T]],
+        attempt: int,
+        *,
+        last: bool,
+    ) -> _Verdict:
+        status = response.status_code
+        if 200 <= status < 300:
+            return self._judge_body(request, response, adapter)
+        if status_is_retryable(status, write=request.write) and not last:
+            hint = retry_after_seconds(response.headers.get("retry-after"), self._clock())
+            delay = next_delay(self._retry, attempt, hint, self._rng)
+            return _Verdict("retry", status, delay=delay, note=f"HTTP {status}")
+        error = error_for_status(
+            response,
+            operation=request.operation,
+            write=request.write,
+            attempts=attempt,
+            redact=self._redact,
+        )
+        return _failed(status, error)
+
+    def _judge_body(
+        self, request: _Request, response: httpx.Response, adapter: TypeAdapter[Envelope[T]]
+    ) -> _Verdict:
+        status = response.status_code
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            return self._malformed(request, status, "a body that is not valid JSON")
+        if not isinstance(body, dict):
+            kind = "a list" if isinstance(body, list) else f"a JSON {type(body).__name__}"
+            return self._malformed(request, status, f"{kind} where an object belongs")
+        if body.get("success") is False:
+            refused = refused_error(
+                body, operation=request.operation, status=status, redact=self._redact
+            )
+            return _failed(status, refused)
+        if not request.write and any(body.get(hint) for hint in _PAGE_HINTS):
+            return self._malformed(request, status, "a paginated list, which is not supported")
+        try:
+            envelope = adapter.validate_json(response.content)
+        except ValidationError as exc:
+            problem = f"a body that does not match the contract: {format_validation(exc)}"
+            return self._malformed(request, status, problem)
+        return _Verdict("ok", status, value=envelope.data)
+
+    def _malformed(self, request: _Request, status: int, problem: str) -> _Verdict:
+        error = format_error(
+            problem,
+            request=request.line,
+            operation=request.operation,
+            status=status,
+            write=request.write,
+            redact=self._redact,
+        )
+        return _failed(status, error)
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._key.reveal(), "***")
+
+    def _report(
+        self, request: _Request, attempt: int, started_at: datetime, took: float, v: _Verdict
+    ) -> None:
+        if self._on_request is None:
+            return
+        record = RequestRecord(
+            time=_iso(started_at),
+            method=request.method,
+            path=request.path,
+            status=v.status,
+            attempt=attempt,
+            duration_s=took,
+            outcome=v.outcome,
+            error=v.error.detail if v.error is not None else v.note,
+            tag=MappingProxyType(dict(request_tag.get())),
+        )
+        self._on_request(record)
+
+
+def _failed(status: int | None, error: ApiError) -> _Verdict:
+    outcome: Outcome = "unknown" if isinstance(error, OutcomeUnknown) else "error"
+    return _Verdict(outcome, status, error=error)
+
+
+def _request(
+    method: str, path: str, body: Mapping[str, object] | None, label: str | None
+) -> _Request:
+    return _Request(method, path, body, label or f"{method} {path}")
+
+
+def _id_path(prefix: str, inbound_id: str) -> str:
+    # Quoted whole, so that an id can never reach another endpoint through '/', '?' or '..'.
+    if inbound_id in ("", ".", ".."):
+        raise ValueError(f"not a usable inbound_id: {inbound_id!r}")
+    return prefix + quote(inbound_id, safe="")
+
+
+def _iso(moment: datetime) -> str:
+    text = moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def format_record(record: RequestRecord) -> str:
+    """'PATCH /inbound/update/9c2a -> 503 in 0.004s (attempt 1); retry: HTTP 503 [k=v]'."""
+    status = str(record.status) if record.status is not None else "no response"
+    line = f"{record.method} {record.path} -> {status} in {record.duration_s:.3f}s"
+    line += f" (attempt {record.attempt})"
+    if record.outcome != "ok":
+        line += f"; {record.outcome}" + (f": {record.error}" if record.error else "")
+    if record.tag:
+        line += " [" + " ".join(f"{k}={v}" for k, v in record.tag.items()) + "]"
+    return line
+
+
+def verbose_logger(stream: TextIO) -> RequestHook:
+    """A hook that writes one line per HTTP attempt to `stream` (stderr for --verbose)."""
+
+    def log(record: RequestRecord) -> None:
+        stream.write(format_record(record) + "\n")
+
+    return log

@@ -1,0 +1,76 @@
+"""The wire format of the Inbound API's answers, as frozen pydantic models.
+
+Strict where identity is (inbound_id, phone_number_normalized: required, non-empty strings),
+lenient where the vendor's document is (names, timestamps, config: nullable or missing).
+Unknown fields are ignored so that additions on the vendor's side do not break the tool.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+T = TypeVar("T")
+
+_WIRE = ConfigDict(frozen=True, extra="ignore", strict=True)
+
+Identifier = Annotated[str, StringConstraints(min_length=1)]
+
+
+class InboundConfig(BaseModel):
+    """The provider config stored with a mapping; only the keys the tool manages are kept."""
+
+    model_config = _WIRE
+    type: str | None = None
+    phone_number: str | None = None
+
+
+class RemoteMapping(BaseModel):
+    """One active mapping as /inbound/list (or /inbound/assign) reports it."""
+
+    model_config = _WIRE
+    inbound_id: Identifier
+    phone_number_normalized: Identifier
+    phone_number: str | None = None
+    inbound_config: InboundConfig | None = None
+    assistant_id: str | None = None
+    assistant_name: str | None = None
+    inbound_context_strategy_id: str | None = None
+    inbound_context_strategy_name: str | None = None
+    service: str | None = None
+    # Kept as text: the tool only shows them, and a format change must not break a plan.
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class _Attachment(BaseModel):
+    model_config = _WIRE
+    inbound_id: Identifier
+    assistant_id: str | None = None
+    inbound_context_strategy_id: str | None = None
+
+
+class UpdateResult(_Attachment):
+    """What PATCH /inbound/update/{id} reports: the mapping's assistant and strategy now."""
+
+
+class DetachResult(_Attachment):
+    """What POST /inbound/detach/{id} reports; both ids are null on success."""
+
+
+class DeleteResult(BaseModel):
+    """What DELETE /inbound/delete/{id} reports."""
+
+    model_config = _WIRE
+    inbound_id: Identifier
+
+
+class Envelope(BaseModel, Generic[T]):
+    """The wrapper of every answer: {"success", "message", "data"}."""
+
+    model_config = _WIRE
+    # The document always sends success; a missing one is tolerated, a false one is handled
+    # before this model is used.
+    success: bool | None = None
+    data: T
