@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from inbound_sync import __version__
+from inbound_sync.cli.common import api_options, connection, format_option
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 PATHS = click.argument("paths", nargs=-1, type=click.Path())
@@ -36,6 +39,93 @@ def schema() -> int:
     from inbound_sync.cli.validate import print_schema
 
     return print_schema()
+
+
+@cli.command()
+@PATHS
+@format_option()
+@click.option("--out", metavar="FILE", help="Save the plan for `apply --plan FILE`.")
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0 when none)."
+)
+@click.option("--allow-destructive", is_flag=True, help="Override the max_destructive thresholds.")
+@api_options
+def plan(paths: tuple[str, ...], **kwargs: Any) -> int:
+    """Show what apply would change, and optionally save it."""
+    from inbound_sync.cli.plan import run_plan
+
+    conn = connection(kwargs)
+    return run_plan(
+        paths,
+        conn,
+        fmt=kwargs["fmt"],
+        out=kwargs["out"],
+        detailed_exitcode=kwargs["detailed_exitcode"],
+        allow_destructive=kwargs["allow_destructive"],
+    )
+
+
+@cli.command()
+@PATHS
+@format_option()
+@api_options
+def drift(paths: tuple[str, ...], **kwargs: Any) -> int:
+    """Report what the account has that git does not; exit 2 on drift."""
+    from inbound_sync.cli.plan import run_drift
+
+    conn = connection(kwargs)
+    return run_drift(paths, conn, fmt=kwargs["fmt"])
+
+
+@cli.command()
+@PATHS
+@click.option("--plan", "plan_file", metavar="FILE", help="Apply a plan saved by `plan --out`.")
+@click.option("--auto-approve", is_flag=True, help="Do not ask for a typed 'yes'.")
+@click.option("--allow-destructive", is_flag=True, help="Override the max_destructive thresholds.")
+@click.option(
+    "--concurrency",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Changes in flight at once, within a phase.",
+)
+@format_option()
+@click.option("--log-file", metavar="FILE", help="Write one JSON line per API call.")
+@click.option("--undo-out", metavar="FILE", help="Save a plan that restores every changed number.")
+@api_options
+def apply(paths: tuple[str, ...], **kwargs: Any) -> int:
+    """Make the account match git: deletes, detaches, updates, then assigns; then verify."""
+    from inbound_sync.cli.apply import Options, run_apply
+
+    conn = connection(kwargs)
+    return run_apply(paths, conn, Options(**kwargs))
+
+
+@cli.command(name="list")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@api_options
+def list_(**kwargs: Any) -> int:
+    """Show the account's mappings."""
+    from inbound_sync.cli.listing import run_list
+
+    conn = connection(kwargs)
+    return run_list(conn, fmt=kwargs["fmt"])
+
+
+@cli.command(name="import")
+@click.option("--out", metavar="FILE", help="Write the config here instead of stdout.")
+@click.option(
+    "--region", default="IN", show_default=True, help="Default region written into the config."
+)
+@api_options
+def import_(**kwargs: Any) -> int:
+    """Write a config (version 1) that reproduces the account."""
+    from inbound_sync.cli.listing import run_import
+
+    conn = connection(kwargs)
+    return run_import(conn, out=kwargs["out"], region=kwargs["region"])
 
 
 @cli.group()

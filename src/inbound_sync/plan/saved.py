@@ -29,20 +29,25 @@ def plan_document(
         "api_url": api_url,
         "changes": [change_data(c) for c in plan.changes],
         "summary": plan.summary.to_json(),
-        "unmanaged": [
-            {
-                "number": display(row.normalized),
-                "normalized": row.normalized,
-                "inbound_id": row.inbound_id,
-                **row.binding.to_json(),
-            }
-            for row in plan.unmanaged
-        ],
+        "unmanaged": unmanaged_data(plan),
         "warnings": list(plan.warnings),
         "refusals": list(plan.refusals),
         "options": {"allow_destructive": policy.allow_destructive},
         "desired": desired_document(desired),
     }
+
+
+def unmanaged_data(plan: Plan) -> list[dict[str, Any]]:
+    """The undeclared numbers a plan leaves alone."""
+    return [
+        {
+            "number": display(row.normalized),
+            "normalized": row.normalized,
+            "inbound_id": row.inbound_id,
+            **row.binding.to_json(),
+        }
+        for row in plan.unmanaged
+    ]
 
 
 def dumps(document: dict[str, Any]) -> str:

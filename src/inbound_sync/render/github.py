@@ -17,9 +17,9 @@ def _escape_property(text: str) -> str:
 def annotation(level: str, message: str, source: str | None, title: str) -> str:
     """One `::level file=F,line=N,title=T::message` line."""
     props = []
-    if source:
-        path, _, line = source.rpartition(":")
-        props += [f"file={_escape_property(path)}", f"line={_escape_property(line)}"]
+    path, _, line = (source or "").rpartition(":")
+    if path and line.isdigit():
+        props += [f"file={_escape_property(path)}", f"line={line}"]
     props.append(f"title={_escape_property(title)}")
     return f"::{level} {','.join(props)}::{_escape_data(message)}"
 

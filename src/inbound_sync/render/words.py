@@ -68,7 +68,7 @@ def drift_line(plan: Plan) -> str:
     count = len(plan.changes)
     if not count:
         return f"In sync: the account matches git ({plan.summary.unmanaged} unmanaged)."
-    return f"Drift: {count} number{'s' if count != 1 else ''} differ from git."
+    return f"Drift: {count} number{'s differ' if count != 1 else ' differs'} from git."
 
 
 def unmanaged_row(plan: Plan, row: RemoteRow) -> str:

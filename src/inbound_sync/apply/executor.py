@@ -1,0 +1,235 @@
+"""Run a plan's changes phase by phase, resolve unknown outcomes by re-reading, then verify.
+
+An unknown outcome (timeout, dropped connection, 5xx after the request was sent) is never retried
+blindly: the account is listed again and the change counts as done only when the list shows it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Literal, NamedTuple, Protocol
+
+from inbound_sync.api import request_tag
+from inbound_sync.config import DesiredState
+from inbound_sync.errors import ApiError, ConflictError, NotFoundError, OutcomeUnknown
+from inbound_sync.phone import display
+from inbound_sync.plan import ACTIONS, Change, Plan, Policy, Snapshot, make_plan
+
+Status = Literal["done", "failed", "skipped"]
+
+
+class Outcome(NamedTuple):
+    """What became of one change, and on what evidence."""
+
+    change: Change
+    status: Status
+    message: str
+    attempts: int = 1
+    rereads: int = 0
+
+
+class ApplyReport(NamedTuple):
+    """Every outcome, and the verification plan made from a fresh list after the last phase."""
+
+    outcomes: tuple[Outcome, ...]
+    remaining: Plan
+    final: Snapshot
+    interrupted: bool = False
+
+    @property
+    def converged(self) -> bool:
+        return not self.remaining.changes
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.converged
+            and not self.interrupted
+            and all(o.status == "done" for o in self.outcomes)
+        )
+
+
+class Account(Protocol):
+    """The two things the executor needs from the API: a full read and one write per change."""
+
+    async def snapshot(self) -> Snapshot: ...
+
+    async def write(self, change: Change) -> None: ...
+
+
+class Settings(NamedTuple):
+    concurrency: int = 8
+    attempts: int = 5
+    reread_window: float = 0.05
+
+
+DEFAULT_SETTINGS = Settings()
+
+
+class Rereader:
+    """Coalesces re-reads: callers that arrive while a read is still gathering share it.
+
+    A caller only joins a read that has not started yet, so the list it gets was always taken
+    after that caller's own write had failed.
+    """
+
+    def __init__(self, account: Account, window: float) -> None:
+        self._account = account
+        self._window = window
+        self._gathering: asyncio.Future[Snapshot] | None = None
+        self.calls = 0
+
+    async def read(self) -> Snapshot:
+        if self._gathering is not None:
+            return await self._gathering
+        future: asyncio.Future[Snapshot] = asyncio.get_running_loop().create_future()
+        self._gathering = future
+        await asyncio.sleep(self._window)
+        self._gathering = None
+        self.calls += 1
+        try:
+            future.set_result(await self._account.snapshot())
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: each waiter re-raises it itself
+        return await future
+
+
+def is_done(change: Change, snapshot: Snapshot) -> bool:
+    """True when the account already shows the change's result."""
+    if change.action == "delete":
+        return not any(r.inbound_id == change.inbound_id for r in snapshot.rows)
+    for row in snapshot.rows:
+        same = (
+            row.inbound_id == change.inbound_id
+            if change.inbound_id
+            else row.normalized == change.normalized
+        )
+        if same:
+            return row.binding == change.after
+    return False
+
+
+def _row_exists(change: Change, snapshot: Snapshot) -> bool:
+    return any(r.inbound_id == change.inbound_id for r in snapshot.rows)
+
+
+class Executor:
+    """Applies one plan; `on_outcome` is called as each change finishes (for progress)."""
+
+    def __init__(
+        self,
+        account: Account,
+        settings: Settings = DEFAULT_SETTINGS,
+        on_outcome: Callable[[Outcome], None] | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> None:
+        self.account = account
+        self.settings = settings
+        self.on_outcome = on_outcome or (lambda _: None)
+        self.stop = stop or asyncio.Event()
+        self.rereader = Rereader(account, settings.reread_window)
+
+    async def run(self, plan: Plan, desired: DesiredState) -> ApplyReport:
+        outcomes: list[Outcome] = []
+        limit = asyncio.Semaphore(max(1, self.settings.concurrency))
+        for action in ACTIONS:
+            phase = [c for c in plan.changes if c.action == action]
+            outcomes += await asyncio.gather(*(self._guarded(c, limit) for c in phase))
+        interrupted = self.stop.is_set()
+        final = await self.account.snapshot()
+        remaining = make_plan(desired, final, Policy(desired.safety, allow_destructive=True))
+        return ApplyReport(tuple(outcomes), remaining, final, interrupted)
+
+    async def _guarded(self, change: Change, limit: asyncio.Semaphore) -> Outcome:
+        async with limit:
+            if self.stop.is_set():
+                outcome = Outcome(change, "skipped", "not started: interrupted", attempts=0)
+            else:
+                outcome = await self._run(change)
+        self.on_outcome(outcome)
+        return outcome
+
+    async def _run(self, change: Change) -> Outcome:
+        request_tag.set(
+            {
+                "action": change.action,
+                "number": "+" + change.normalized,
+                "inbound_id": change.inbound_id or "",
+            }
+        )
+        rereads = 0
+        for attempt in range(1, self.settings.attempts + 1):
+            try:
+                await self.account.write(change)
+                return Outcome(change, "done", "done", attempt, rereads)
+            except OutcomeUnknown as exc:
+                rereads += 1
+                verdict = await self._after_unknown(change, exc)
+            except ConflictError as exc:
+                rereads += 1
+                verdict = await self._after_conflict(change, exc)
+            except NotFoundError as exc:
+                rereads += 1
+                verdict = await self._after_not_found(change, exc)
+            except ApiError as exc:
+                verdict = ("failed", exc.detail)
+            if verdict is not None:
+                return Outcome(change, verdict[0], verdict[1], attempt, rereads)
+        message = (
+            f"outcome still unknown after {self.settings.attempts} attempts; "
+            "the account does not show the change"
+        )
+        return Outcome(change, "failed", message, self.settings.attempts, rereads)
+
+    async def _reread(self) -> Snapshot | None:
+        try:
+            return await self.rereader.read()
+        except ApiError:
+            return None
+
+    async def _after_unknown(
+        self, change: Change, exc: OutcomeUnknown
+    ) -> tuple[Status, str] | None:
+        snapshot = await self._reread()
+        if snapshot is None:
+            return ("failed", f"{exc.detail}; the account could not be read to learn the outcome")
+        if is_done(change, snapshot):
+            return ("done", f"done (confirmed by re-reading the account after: {exc.detail})")
+        return None  # certainly not applied: send it again
+
+    async def _after_conflict(self, change: Change, exc: ConflictError) -> tuple[Status, str]:
+        snapshot = await self._reread()
+        if snapshot is not None and is_done(change, snapshot):
+            return ("done", "done (the number was already assigned as planned)")
+        return (
+            "failed",
+            f"conflict: {display(change.normalized)} is already assigned to an active mapping "
+            f"outside this account or with other settings ({exc.detail})",
+        )
+
+    async def _after_not_found(self, change: Change, exc: NotFoundError) -> tuple[Status, str]:
+        if change.action == "assign":
+            return ("failed", exc.detail)  # the assistant or strategy does not exist
+        snapshot = await self._reread()
+        if snapshot is not None and is_done(change, snapshot):
+            return (
+                "done",
+                "done (the mapping was already gone)" if change.action == "delete" else "done",
+            )
+        if snapshot is not None and not _row_exists(change, snapshot):
+            return ("failed", f"the mapping no longer exists ({exc.detail})")
+        return ("failed", exc.detail)
+
+
+async def apply_plan(
+    account: Account,
+    plan: Plan,
+    desired: DesiredState,
+    settings: Settings = DEFAULT_SETTINGS,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> ApplyReport:
+    """Apply `plan` and verify; see Executor."""
+    return await Executor(account, settings, on_outcome, stop).run(plan, desired)

@@ -1,0 +1,245 @@
+"""`apply`: plan (or read a saved plan), get approval, run the changes, verify, report."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple, TextIO
+
+import click
+
+from inbound_sync import config
+from inbound_sync.api import ConnectionSettings, RequestRecord
+from inbound_sync.apply import ApplyReport, ClientAccount, Outcome, Settings, apply_plan
+from inbound_sync.apply.undo import undo_state
+from inbound_sync.cli.common import (
+    Connection,
+    append_step_summary,
+    open_client,
+    settings_for,
+    write_private,
+)
+from inbound_sync.config import DesiredState
+from inbound_sync.errors import EXIT_ERROR, EXIT_INTERRUPTED, PlanRefused, StalePlan, UsageError
+from inbound_sync.output import color_enabled, write
+from inbound_sync.plan import Plan, Policy, Snapshot, make_plan
+from inbound_sync.plan.saved import dumps, plan_document, read_saved
+from inbound_sync.render import report as render_report
+from inbound_sync.render import text
+
+
+class Options(NamedTuple):
+    plan_file: str | None
+    auto_approve: bool
+    allow_destructive: bool
+    concurrency: int
+    fmt: str
+    log_file: str | None
+    undo_out: str | None
+
+
+class Prepared(NamedTuple):
+    desired: DesiredState
+    policy: Policy
+    plan: Plan
+
+
+def run_apply(paths: Sequence[str], conn: Connection, options: Options) -> int:
+    if options.plan_file and paths:
+        raise UsageError("give config PATHS or --plan FILE, not both")
+    if options.plan_file and options.allow_destructive:
+        raise UsageError(
+            "--allow-destructive is recorded in the saved plan; make the plan again with it"
+        )
+    settings = settings_for(conn)
+    desired = None if options.plan_file else config.load(paths)
+    with _log(options.log_file) as log:
+        prepared = asyncio.run(_prepare(conn, settings, desired, options, log))
+        if not _review(prepared, options):
+            return 0
+        result = asyncio.run(_execute(conn, settings, prepared, options, log))
+    return _finish(result, prepared, options, settings)
+
+
+def _review(prepared: Prepared, options: Options) -> bool:
+    """Show the plan and get approval; False when there is nothing to do."""
+    preview = sys.stdout if options.fmt == "text" else sys.stderr
+    color = color_enabled(preview)
+    write(text.format_plan(prepared.plan, color=color), err=preview is sys.stderr, nl=False)
+    if prepared.plan.refused:
+        write(
+            text.format_refusals(prepared.plan, color=color_enabled(sys.stderr)), err=True, nl=False
+        )
+        raise PlanRefused("the plan was refused by the safety guards; nothing was written")
+    if not prepared.plan.changes:
+        return False
+    if not options.plan_file:
+        _approve(options.auto_approve)
+    return True
+
+
+async def _prepare(
+    conn: Connection,
+    settings: ConnectionSettings,
+    desired: DesiredState | None,
+    options: Options,
+    log: Callable[[RequestRecord], None] | None,
+) -> Prepared:
+    async with open_client(conn, settings, on_request=log) as client:
+        snapshot = await ClientAccount(client).snapshot()
+    if desired is not None:
+        policy = Policy(desired.safety, options.allow_destructive)
+        return Prepared(desired, policy, make_plan(desired, snapshot, policy))
+    return _from_saved(str(options.plan_file), snapshot, settings)
+
+
+def _from_saved(path: str, snapshot: Snapshot, settings: ConnectionSettings) -> Prepared:
+    saved = read_saved(path)
+    if saved.api_url != settings.base_url:
+        raise UsageError(f"{path} was made against {saved.api_url}, not {settings.base_url}")
+    plan = make_plan(saved.desired, snapshot, saved.policy)
+    now = plan_document(plan, saved.desired, saved.policy, saved.api_url)["changes"]
+    if now != saved.changes:
+        raise StalePlan(
+            f"the account changed since {path} was made; plan again "
+            f"({len(saved.changes)} change(s) saved, {len(now)} needed now)"
+        )
+    return Prepared(saved.desired, saved.policy, plan)
+
+
+def _approve(auto_approve: bool) -> None:
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "refusing to apply without approval: no terminal to ask on; "
+            "pass --auto-approve or apply a saved plan with --plan FILE"
+        )
+    answer = click.prompt(
+        "Apply these changes? Only 'yes' is accepted", default="", show_default=False
+    )
+    if answer.strip() != "yes":
+        raise UsageError("apply cancelled; nothing was written")
+
+
+@contextlib.contextmanager
+def _log(path: str | None) -> Iterator[Callable[[RequestRecord], None] | None]:
+    """JSON lines, one per API call, in an owner-only file; None without --log-file."""
+    if path is None:
+        yield None
+        return
+    write_private(path, "")
+    with open(path, "a", encoding="utf-8") as handle:
+        yield lambda record: _log_line(handle, record)
+
+
+def _log_line(handle: TextIO, record: RequestRecord) -> None:
+    tag = dict(record.tag or {})
+    entry = {
+        "time": record.time,
+        "action": tag.get("action", "list"),
+        "number": tag.get("number"),
+        "inbound_id": tag.get("inbound_id") or None,
+        "method": record.method,
+        "path": record.path,
+        "status": record.status,
+        "attempt": record.attempt,
+        "duration": round(record.duration_s, 4),
+        "outcome": record.outcome,
+        "error": record.error,
+    }
+    handle.write(json.dumps(entry, sort_keys=True) + "\n")
+    handle.flush()
+
+
+async def _execute(
+    conn: Connection,
+    settings: ConnectionSettings,
+    prepared: Prepared,
+    options: Options,
+    log: Callable[[RequestRecord], None] | None,
+) -> ApplyReport:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGINT, _interrupt, stop)
+    try:
+        async with open_client(conn, settings, on_request=log) as client:
+            account = ClientAccount(client, prepared.desired.service)
+            with _progress(len(prepared.plan.changes)) as on_outcome:
+                return await apply_plan(
+                    account,
+                    prepared.plan,
+                    prepared.desired,
+                    Settings(concurrency=options.concurrency, attempts=settings.retry.attempts),
+                    on_outcome,
+                    stop,
+                )
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signal.SIGINT)
+
+
+def _interrupt(stop: asyncio.Event) -> None:
+    write("Interrupted: finishing the changes in flight, starting no new ones.", err=True)
+    stop.set()
+
+
+@contextlib.contextmanager
+def _progress(total: int) -> Iterator[Callable[[Outcome], None]]:
+    """A progress bar on a terminal, else one line per finished change (both on stderr)."""
+    if sys.stderr.isatty():
+        with click.progressbar(length=total, label="Applying", file=sys.stderr) as bar:
+            yield lambda _outcome: bar.update(1)
+        return
+    done = 0
+
+    def line(outcome: Outcome) -> None:
+        nonlocal done
+        done += 1
+        write(render_report.progress_line(outcome, done, total), err=True)
+
+    yield line
+
+
+def _finish(
+    result: ApplyReport, prepared: Prepared, options: Options, settings: ConnectionSettings
+) -> int:
+    write(_render(result, options.fmt), nl=False)
+    if options.undo_out:
+        _write_undo(options.undo_out, result, prepared, settings.base_url)
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    return 0 if result.ok else EXIT_ERROR
+
+
+def _render(result: ApplyReport, fmt: str) -> str:
+    renderers: dict[str, Callable[[ApplyReport], str]] = {
+        "json": render_report.format_json,
+        "markdown": render_report.format_markdown,
+        "github": render_report.format_github,
+    }
+    if fmt == "github":
+        append_step_summary(render_report.format_markdown(result))
+    if fmt in renderers:
+        return renderers[fmt](result)
+    return render_report.format_text(result, color=color_enabled(sys.stdout))
+
+
+def _write_undo(path: str, result: ApplyReport, prepared: Prepared, base_url: str) -> None:
+    desired, warnings = undo_state(prepared.plan, prepared.desired)
+    # Undo is itself a reviewed recovery step: it may release what this apply created.
+    policy = Policy(desired.safety, allow_destructive=True)
+    plan = make_plan(desired, result.final, policy)
+    document: dict[str, Any] = plan_document(plan, desired, policy, base_url)
+    write_private(path, dumps(document))
+    for warning in warnings:
+        write(f"Warning: {warning}", err=True)
+    write(
+        f"Saved the undo plan to {path}; run it with: inbound-sync apply --plan {path}",
+        err=True,
+    )
