@@ -25,7 +25,9 @@ sends half of the body, and raises ConnectionDropped (an httpx.RemoteProtocolErr
   connection; the client reads a short body and raises RemoteProtocolError;
 - through httpx.ASGITransport, the app's exception propagates to the caller as it is, so the
   caller sees the RemoteProtocolError itself.
-(Raising before the response starts would not do: uvicorn would answer a complete 500.)
+(Raising before the response starts would not do: uvicorn would answer a complete 500. And
+drop_before reads the request body first: a socket closed on unread bytes is reset, and the
+client would sometimes see a ReadError instead.)
 """
 
 from __future__ import annotations
