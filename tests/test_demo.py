@@ -1,0 +1,31 @@
+"""`make demo` runs examples/demo.py; run it here so the quick start never rots."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_demo_runs_the_whole_loop():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "demo.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    steps = [
+        "Plan: 2 to assign",
+        "Converged: the account matches the desired state.",
+        "In sync: the account matches git",
+        "changed out of band: account has assistant Sales Assistant, git has assistant support",
+        "Demo complete.",
+    ]
+    positions = [out.find(step) for step in steps]
+    assert -1 not in positions, out
+    assert positions == sorted(positions)
