@@ -27,7 +27,7 @@ def client_for(
     transport = httpx.ASGITransport(app=app) if app is not None else None
     options.setdefault("sleep", no_sleep)
     options.setdefault("retry", RetryPolicy(attempts=5, base_delay=0.0, max_delay=0.0))
-    return InboundClient(url, ApiKey(ACME), transport=transport, **options)
+    return InboundClient(url, ApiKey(key), transport=transport, **options)
 
 
 async def plan_and_apply(
