@@ -21,7 +21,7 @@ async def no_sleep(_seconds: float) -> None:
 
 
 def client_for(
-    app: Starlette | None = None, url: str = "http://sandbox", **options: Any
+    app: Starlette | None = None, url: str = "http://sandbox", key: str = ACME, **options: Any
 ) -> InboundClient:
     """A client on the ASGI transport (app given) or over a socket (url given); no real backoff."""
     transport = httpx.ASGITransport(app=app) if app is not None else None
