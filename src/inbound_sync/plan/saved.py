@@ -83,11 +83,16 @@ class _Number(_Model):
     description: str | None = None
 
 
+class _Safety(_Model):
+    max_destructive: int = pydantic.Field(10, ge=0)
+    max_destructive_percent: float = pydantic.Field(30.0, ge=0, le=100, allow_inf_nan=False)
+
+
 class _Desired(_Model):
     region: str
     service: str
     unmanaged: Literal["ignore", "detach", "delete"]
-    safety: dict[str, float]
+    safety: _Safety
     assistants: dict[str, str]
     strategies: dict[str, str]
     files: list[str]
@@ -117,10 +122,7 @@ class SavedPlan:
 
 
 def _to_state(doc: _Desired) -> DesiredState:
-    safety = SafetyPolicy(
-        int(doc.safety.get("max_destructive", 10)),
-        float(doc.safety.get("max_destructive_percent", 30.0)),
-    )
+    safety = SafetyPolicy(doc.safety.max_destructive, doc.safety.max_destructive_percent)
     return DesiredState(
         numbers=tuple(DesiredNumber(**n.model_dump()) for n in doc.numbers),
         unmanaged=doc.unmanaged,
