@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import json
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -27,6 +26,7 @@ from inbound_sync.api.errors import (
     error_for_status,
     format_error,
     format_validation,
+    parse_json,
     refused_error,
     transport_error,
 )
@@ -291,7 +291,7 @@ class InboundClient:
     ) -> _Verdict:
         if exception_is_retryable(exc, write=request.write) and not last:
             delay = next_delay(self._retry, attempt, None, self._rng)
-            return _Verdict("retry", None, delay=delay, note=self._redact(describe_exception(exc)))
+            return _Verdict("retry", None, delay=delay, note=describe_exception(exc, self._redact))
         error = transport_error(
             exc,
             operation=request.operation,
@@ -332,7 +332,7 @@ class InboundClient:
     ) -> _Verdict:
         status = response.status_code
         try:
-            body = json.loads(response.content)
+            body = parse_json(response.content)
         except ValueError:
             return self._malformed(request, status, "a body that is not valid JSON")
         if not isinstance(body, dict):

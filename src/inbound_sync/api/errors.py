@@ -29,8 +29,15 @@ from inbound_sync.errors import (
 
 Redact = Callable[[str], str]
 
+
+def _keep(text: str) -> str:
+    return text
+
+
 _MAX_TEXT = 200
 _MAX_ITEMS = 3
+# How deep a message is looked for in a JSON error body ({"error": {"message": ...}} is 2).
+_MAX_DEPTH = 4
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 _BY_STATUS: dict[int, tuple[type[ApiError], str]] = {
@@ -49,15 +56,15 @@ def error_for_status(
     response: httpx.Response, *, operation: str, write: bool, attempts: int, redact: Redact
 ) -> ApiError:
     """The exception for a non-2xx answer that will not be retried any more."""
-    cls, message = _classify(response, write=write, attempts=attempts)
+    cls, message = _classify(response, write=write, attempts=attempts, redact=redact)
     return cls(redact(message), operation=operation, status=response.status_code)
 
 
 def _classify(
-    response: httpx.Response, *, write: bool, attempts: int
+    response: httpx.Response, *, write: bool, attempts: int, redact: Redact
 ) -> tuple[type[ApiError], str]:
     status = response.status_code
-    said = server_message(response)
+    said = server_message(response, redact)
     if status >= 500:
         # A 5xx may come after the change was committed: only a fresh read can tell.
         if write:
@@ -84,16 +91,16 @@ def transport_error(
     exc: httpx.HTTPError, *, operation: str, write: bool, sent: bool, attempts: int, redact: Redact
 ) -> ApiError:
     """The exception for a timeout or network failure that will not be retried any more."""
-    reason = redact(describe_exception(exc))
+    reason = describe_exception(exc, redact)
     if write and sent:
         return OutcomeUnknown(reason, operation=operation)
     suffix = "; the request never reached the server, so nothing changed" if write else ""
     return ConnectionFailed(reason + _after(attempts) + suffix, operation=operation)
 
 
-def describe_exception(exc: BaseException) -> str:
+def describe_exception(exc: BaseException, redact: Redact = _keep) -> str:
     """'ReadTimeout', or 'ConnectError: [Errno 111] Connection refused'."""
-    text = " ".join(str(exc).split())
+    text = redact(" ".join(str(exc).split()))
     name = type(exc).__name__
     return f"{name}: {_clip(text)}" if text else name
 
@@ -114,22 +121,33 @@ def format_error(
 
 def refused_error(body: object, *, operation: str, status: int, redact: Redact) -> ApiError:
     """A 2xx answer saying "success": false: the server says it did not act."""
-    said = message_from_json(body) or "the server reported failure without a message"
+    said = message_from_json(body, redact) or "the server reported failure without a message"
     return ApiError(redact(said), operation=operation, status=status)
 
 
-def server_message(response: httpx.Response) -> str | None:
-    """The server's own explanation, from whatever shape the error body has; None if none."""
-    text = _body_text(response)
+def server_message(response: httpx.Response, redact: Redact = _keep) -> str | None:
+    """The server's own explanation, from whatever shape the error body has; None if none.
+
+    Redaction comes before clipping: a key cut in half by the clip would no longer be found.
+    """
+    text = redact(_body_text(response))
     if not text.strip():
         return None
     if _looks_like_html(response, text):
         return _html_summary(text)
     try:
-        body = json.loads(text)
+        body = parse_json(text)
     except ValueError:
         return _clip(" ".join(text.split()))
     return message_from_json(body)
+
+
+def parse_json(text: str | bytes) -> object:
+    """json.loads, with nesting too deep to decode reported as the ValueError it is."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def _body_text(response: httpx.Response) -> str:
@@ -154,22 +172,25 @@ def _html_summary(text: str) -> str:
     )
 
 
-def message_from_json(body: object) -> str | None:
+def message_from_json(body: object, redact: Redact = _keep, depth: int = 0) -> str | None:
     """'message', 'detail' (a string or FastAPI's list of errors), or 'error', when present."""
     if isinstance(body, str):
-        return _clip(" ".join(body.split())) or None
-    if not isinstance(body, dict):
+        return _clip(redact(" ".join(body.split()))) or None
+    if not isinstance(body, dict) or depth >= _MAX_DEPTH:
         return None
     for key in ("message", "detail", "error", "msg"):
         value = body.get(key)
-        found = _validation_list(value) if isinstance(value, list) else message_from_json(value)
+        if isinstance(value, list):
+            found = _validation_list(value, redact, depth + 1)
+        else:
+            found = message_from_json(value, redact, depth + 1)
         if found:
             return found
     return None
 
 
-def _validation_list(items: Sequence[object]) -> str | None:
-    parts = [_validation_item(item) for item in items[:_MAX_ITEMS]]
+def _validation_list(items: Sequence[object], redact: Redact, depth: int) -> str | None:
+    parts = [_validation_item(item, redact, depth) for item in items[:_MAX_ITEMS]]
     found = [p for p in parts if p]
     if not found:
         return None
@@ -177,13 +198,14 @@ def _validation_list(items: Sequence[object]) -> str | None:
     return "; ".join(found) + (f"; and {more} more" if more > 0 else "")
 
 
-def _validation_item(item: object) -> str | None:
+def _validation_item(item: object, redact: Redact, depth: int) -> str | None:
     if not isinstance(item, dict):
-        return message_from_json(item)
-    msg = message_from_json(item.get("msg") or item.get("message"))
+        return message_from_json(item, redact, depth)
+    msg = message_from_json(item.get("msg") or item.get("message"), redact, depth)
     loc = item.get("loc")
     if msg and isinstance(loc, list) and loc:
-        return f"{'.'.join(str(part) for part in loc)}: {msg}"
+        where = " ".join(".".join(str(part) for part in loc).split())
+        return f"{_clip(redact(where))}: {msg}"
     return msg
 
 

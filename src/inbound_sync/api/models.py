@@ -9,13 +9,21 @@ from __future__ import annotations
 
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 T = TypeVar("T")
 
 _WIRE = ConfigDict(frozen=True, extra="ignore", strict=True)
 
-Identifier = Annotated[str, StringConstraints(min_length=1)]
+
+def _addressable(value: str) -> str:
+    # An id goes into a URL path: "." and ".." would address another endpoint, not a mapping.
+    if value in (".", ".."):
+        raise ValueError("not an id a request can address")
+    return value
+
+
+Identifier = Annotated[str, StringConstraints(min_length=1), AfterValidator(_addressable)]
 
 
 class InboundConfig(BaseModel):

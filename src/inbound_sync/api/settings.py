@@ -131,6 +131,11 @@ def _split_url(url: str) -> SplitResult:
         raise UsageError(problem)
     if any(c.isspace() or not c.isprintable() for c in url):
         raise UsageError(problem)
+    try:
+        # What the client will do with it: a request decodes the host (IDNA), and would raise.
+        httpx.Request("GET", url)
+    except (httpx.InvalidURL, ValueError):  # idna's errors are ValueErrors
+        raise UsageError(problem) from None
     return parts
 
 

@@ -12,7 +12,13 @@ from typing import Literal, NamedTuple, Protocol
 
 from inbound_sync.api import request_tag
 from inbound_sync.config import DesiredState
-from inbound_sync.errors import ApiError, ConflictError, NotFoundError, OutcomeUnknown
+from inbound_sync.errors import (
+    ApiError,
+    ConflictError,
+    NotFoundError,
+    OutcomeUnknown,
+    PlanError,
+)
 from inbound_sync.phone import display
 from inbound_sync.plan import ACTIONS, Change, Plan, Policy, Snapshot, make_plan
 
@@ -30,16 +36,22 @@ class Outcome(NamedTuple):
 
 
 class ApplyReport(NamedTuple):
-    """Every outcome, and the verification plan made from a fresh list after the last phase."""
+    """Every outcome, and the verification plan made from a fresh list after the last phase.
+
+    When that list or plan fails, `unverified` says why, `remaining` holds the changes not reported
+    done, and `final` is None if the list failed: the outcomes are reported, never lost to the
+    last read.
+    """
 
     outcomes: tuple[Outcome, ...]
     remaining: Plan
-    final: Snapshot
+    final: Snapshot | None
     interrupted: bool = False
+    unverified: str | None = None
 
     @property
     def converged(self) -> bool:
-        return not self.remaining.changes
+        return self.unverified is None and not self.remaining.changes
 
     @property
     def ok(self) -> bool:
@@ -137,10 +149,25 @@ class Executor:
         for action in ACTIONS:
             phase = [c for c in plan.changes if c.action == action]
             outcomes += await asyncio.gather(*(self._guarded(c, limit) for c in phase))
+        return await self._verify(plan, desired, tuple(outcomes))
+
+    async def _verify(
+        self, plan: Plan, desired: DesiredState, outcomes: tuple[Outcome, ...]
+    ) -> ApplyReport:
+        """List the account again and plan once more; a failure of either is reported."""
         interrupted = self.stop.is_set()
-        final = await self.account.snapshot()
-        remaining = make_plan(desired, final, Policy(desired.safety, allow_destructive=True))
-        return ApplyReport(tuple(outcomes), remaining, final, interrupted)
+        pending = plan._replace(changes=tuple(o.change for o in outcomes if o.status != "done"))
+        try:
+            final = await self.account.snapshot()
+        except ApiError as exc:
+            why = f"the account could not be read after the changes: {exc}"
+            return ApplyReport(outcomes, pending, None, interrupted, why)
+        try:
+            remaining = make_plan(desired, final, Policy(desired.safety, allow_destructive=True))
+        except PlanError as exc:
+            why = f"the account after the changes cannot be planned: {exc}"
+            return ApplyReport(outcomes, pending, final, interrupted, why)
+        return ApplyReport(outcomes, remaining, final, interrupted)
 
     async def _guarded(self, change: Change, limit: asyncio.Semaphore) -> Outcome:
         async with limit:

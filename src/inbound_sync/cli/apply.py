@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
 import click
@@ -27,7 +29,7 @@ from inbound_sync.config import DesiredState
 from inbound_sync.errors import EXIT_ERROR, EXIT_INTERRUPTED, PlanRefused, StalePlan, UsageError
 from inbound_sync.output import color_enabled, write
 from inbound_sync.plan import Plan, Policy, Snapshot, make_plan
-from inbound_sync.plan.saved import dumps, plan_document, read_saved
+from inbound_sync.plan.saved import SavedPlan, dumps, plan_document, read_saved
 from inbound_sync.render import report as render_report
 from inbound_sync.render import text
 
@@ -56,13 +58,37 @@ def run_apply(paths: Sequence[str], conn: Connection, options: Options) -> int:
             "--allow-destructive is recorded in the saved plan; make the plan again with it"
         )
     settings = settings_for(conn)
-    desired = None if options.plan_file else config.load(paths)
+    # Every input is checked before the first request: a bad file never costs a network call,
+    # and an undo plan that cannot be saved is found before the changes it would undo.
+    saved = _read_plan_file(options.plan_file, settings) if options.plan_file else None
+    source: DesiredState | SavedPlan = saved if saved is not None else config.load(paths)
+    if options.undo_out:
+        _check_writable(options.undo_out)
     with _log(options.log_file) as log:
-        prepared = asyncio.run(_prepare(conn, settings, desired, options, log))
+        prepared = asyncio.run(_prepare(conn, settings, source, options, log))
         if not _review(prepared, options):
             return 0
         result = asyncio.run(_execute(conn, settings, prepared, options, log))
     return _finish(result, prepared, options, settings)
+
+
+def _read_plan_file(path: str, settings: ConnectionSettings) -> SavedPlan:
+    saved = read_saved(path)
+    if saved.api_url != settings.base_url:
+        raise UsageError(f"{path} was made against {saved.api_url}, not {settings.base_url}")
+    return saved
+
+
+def _check_writable(path: str) -> None:
+    """UsageError unless `path` can be created or overwritten."""
+    target = Path(path)
+    parent = target.parent
+    if target.is_dir():
+        raise UsageError(f"cannot write {path}: it is a directory")
+    if not parent.is_dir():
+        raise UsageError(f"cannot write {path}: no directory {parent}")
+    if not os.access(target if target.exists() else parent, os.W_OK):
+        raise UsageError(f"cannot write {path}: permission denied")
 
 
 def _review(prepared: Prepared, options: Options) -> bool:
@@ -85,22 +111,19 @@ def _review(prepared: Prepared, options: Options) -> bool:
 async def _prepare(
     conn: Connection,
     settings: ConnectionSettings,
-    desired: DesiredState | None,
+    source: DesiredState | SavedPlan,
     options: Options,
     log: Callable[[RequestRecord], None] | None,
 ) -> Prepared:
     async with open_client(conn, settings, on_request=log) as client:
         snapshot = await ClientAccount(client).snapshot()
-    if desired is not None:
-        policy = Policy(desired.safety, options.allow_destructive)
-        return Prepared(desired, policy, make_plan(desired, snapshot, policy))
-    return _from_saved(str(options.plan_file), snapshot, settings)
+    if isinstance(source, SavedPlan):
+        return _from_saved(str(options.plan_file), source, snapshot)
+    policy = Policy(source.safety, options.allow_destructive)
+    return Prepared(source, policy, make_plan(source, snapshot, policy))
 
 
-def _from_saved(path: str, snapshot: Snapshot, settings: ConnectionSettings) -> Prepared:
-    saved = read_saved(path)
-    if saved.api_url != settings.base_url:
-        raise UsageError(f"{path} was made against {saved.api_url}, not {settings.base_url}")
+def _from_saved(path: str, saved: SavedPlan, snapshot: Snapshot) -> Prepared:
     plan = make_plan(saved.desired, snapshot, saved.policy)
     now = plan_document(plan, saved.desired, saved.policy, saved.api_url)["changes"]
     if now != saved.changes:
@@ -231,6 +254,15 @@ def _render(result: ApplyReport, fmt: str) -> str:
 
 
 def _write_undo(path: str, result: ApplyReport, prepared: Prepared, base_url: str) -> None:
+    if result.final is None:
+        # The undo plan's changes are computed against the account after apply; unread, a plan
+        # saved now would only go stale, or worse, be wrong.
+        write(
+            f"Warning: the undo plan was not saved to {path}: the account could not be read"
+            " after the changes; run `inbound-sync plan` to see where it stands",
+            err=True,
+        )
+        return
     desired, warnings = undo_state(prepared.plan, prepared.desired)
     # Undo is itself a reviewed recovery step: it may release what this apply created.
     policy = Policy(desired.safety, allow_destructive=True)

@@ -92,6 +92,14 @@ class ConfigFile(BaseModel):
     safety: Safety | None = None
     numbers: list[NumberEntry] = Field(default_factory=list)
 
+    @field_validator("version", mode="before")
+    @classmethod
+    def _integer_version(cls, value: object) -> object:
+        # Literal[1] alone takes true and 1.0, which equal 1 in Python: a wrong type, not a version.
+        if isinstance(value, (bool, float)):
+            raise ValueError(f"must be the integer 1, not {value!r}")
+        return value
+
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of a config file, as published in schemas/."""

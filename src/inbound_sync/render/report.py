@@ -36,6 +36,8 @@ def summary_line(report: ApplyReport) -> str:
 
 
 def convergence_line(report: ApplyReport) -> str:
+    if report.unverified is not None:
+        return f"Not verified: {report.unverified}; run `inbound-sync plan` to see what remains."
     if report.converged:
         return "Converged: the account matches the desired state."
     return f"Not converged: {len(report.remaining.changes)} change(s) remain."
@@ -48,7 +50,10 @@ def format_text(report: ApplyReport, *, color: bool = False) -> str:
         lines.append(f"  {mark} {o.change.action:<6} {words.number(o.change):<18} {o.message}")
     lines += ["", summary_line(report), convergence_line(report)]
     plan = report.remaining
-    lines += [f"  {c.action} {words.number(c)}: {words.difference(plan, c)}" for c in plan.changes]
+    if report.unverified is None:
+        lines += [
+            f"  {c.action} {words.number(c)}: {words.difference(plan, c)}" for c in plan.changes
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -66,6 +71,8 @@ def document(report: ApplyReport) -> dict[str, Any]:
         ],
         "summary": counts(report),
         "converged": report.converged,
+        "verified": report.unverified is None,
+        "verification_error": report.unverified,
         "interrupted": report.interrupted,
         "remaining": [change_data(c) for c in report.remaining.changes],
     }

@@ -1,0 +1,188 @@
+"""Ctrl-C, for real: SIGINT sent to an `inbound-sync` process talking to a sandbox on a socket.
+
+- During apply: no new change starts, the ones in flight finish, the report lists what was done
+  and what was skipped, the exit code is 130, and every number is either as it was or as planned;
+  running apply again converges.
+- While the account is being read (before any write), and at the approval prompt: a clean exit
+  (1 "Aborted." as click reports it, or 130 "Interrupted.") with no traceback and no write.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from inbound_sync.sandbox import Sandbox
+from reliability_support import ACME_KEY, account, bindings, run_main, served
+from sandbox_fixtures import SUPPORT
+
+pytestmark = pytest.mark.socket
+
+NUMBERS = [f"9180443192{i:02d}" for i in range(10, 26)]
+CONFIG = "version: 1\nnumbers:\n" + "".join(
+    f'  - number: "+{n}"\n    assistant: {SUPPORT}\n' for n in NUMBERS
+)
+WAIT = 20.0  # seconds; a bound on every wait, never reached when things work
+
+
+class Output:
+    """Collects what a pipe carries, from a background thread, so a test can wait for text."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._chunks: list[str] = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while chunk := os.read(self._fd, 4096):
+            with self._lock:
+                self._chunks.append(chunk.decode("utf-8", "replace"))
+
+    @property
+    def text(self) -> str:
+        with self._lock:
+            return "".join(self._chunks)
+
+    def wait_for(self, pattern: str) -> None:
+        deadline = time.monotonic() + WAIT
+        while not re.search(pattern, self.text, re.MULTILINE):
+            assert time.monotonic() < deadline, f"no {pattern!r} in: {self.text}"
+            time.sleep(0.01)
+
+    def close(self) -> str:
+        self._thread.join(WAIT)
+        return self.text
+
+
+class Cli:
+    """`python -m inbound_sync ...` as a child process, its output read as it comes."""
+
+    def __init__(self, argv: list[str], url: str, cwd: Path, stdin: int | None = None) -> None:
+        env = {
+            **os.environ,
+            "INBOUND_SYNC_API_URL": url,
+            "INBOUND_SYNC_API_KEY": ACME_KEY,
+            "NO_COLOR": "1",
+        }
+        env.pop("GITHUB_STEP_SUMMARY", None)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "inbound_sync", *argv],
+            stdin=stdin if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            env=env,
+        )
+        assert self.process.stdout is not None
+        assert self.process.stderr is not None
+        self.out = Output(self.process.stdout.fileno())
+        self.err = Output(self.process.stderr.fileno())
+
+    def interrupt(self) -> tuple[int, str, str]:
+        self.process.send_signal(signal.SIGINT)
+        return self.finish()
+
+    def finish(self) -> tuple[int, str, str]:
+        code = self.process.wait(WAIT)
+        out, err = self.out.close(), self.err.close()
+        self.process.stdout.close()  # type: ignore[union-attr]
+        self.process.stderr.close()  # type: ignore[union-attr]
+        return code, out, err
+
+
+@pytest.fixture
+def sandbox(tmp_path, monkeypatch) -> Iterator[tuple[Sandbox, str, Path]]:
+    (tmp_path / "inbound.yaml").write_text(CONFIG, encoding="utf-8")
+    with served() as (controller, url):
+        monkeypatch.setenv("INBOUND_SYNC_API_URL", url)
+        monkeypatch.setenv("INBOUND_SYNC_API_KEY", ACME_KEY)
+        yield controller, url, tmp_path
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_ctrl_c_during_apply_finishes_what_is_in_flight_reports_and_exits_130(sandbox):
+    controller, url, root = sandbox
+    controller.set_latency(200)  # each change takes 200 ms; 16 of them, two at a time
+    argv = ["apply", "inbound.yaml", "--auto-approve", "--concurrency", "2"]
+    cli = Cli([*argv, "--log-file", "audit.jsonl", "--undo-out", "undo.json"], url, root)
+    cli.err.wait_for(r"^\[1/16\] done ")
+    code, out, err = cli.interrupt()
+    controller.set_latency(0)
+
+    assert code == 130, err
+    assert "Traceback" not in err
+    assert "Interrupted: finishing the changes in flight, starting no new ones." in err
+    summary = re.search(r"^Interrupted: (\d+) done, 0 failed, (\d+) skipped\.$", out, re.MULTILINE)
+    assert summary, out
+    done, skipped = int(summary[1]), int(summary[2])
+    assert done >= 1
+    assert skipped >= 1
+    assert done + skipped == len(NUMBERS)
+    assert out.count("not started: interrupted") == skipped
+    # Exactly the changes reported done were made, each whole: a number is as planned or absent.
+    now = bindings(account(controller))
+    assert len(now) == done == controller.stats()["writes"]
+    assert set(now.values()) == {(SUPPORT, None)}
+    assert f"Not converged: {skipped} change(s) remain." in out
+    # The audit log and the undo plan cover exactly what was done.
+    log = [json.loads(line) for line in (root / "audit.jsonl").read_text().splitlines()]
+    assert sum(1 for entry in log if entry["method"] == "POST") == done
+    undo = json.loads((root / "undo.json").read_text())
+    assert undo["summary"]["delete"] == done
+
+    again = run_main("apply", str(root / "inbound.yaml"), "--auto-approve")
+    assert again.code == 0, again.err
+    assert "Converged" in again.out
+    assert controller.stats()["writes"] == len(NUMBERS)
+    assert len(account(controller).rows) == len(NUMBERS)
+
+
+def test_ctrl_c_while_the_account_is_read_exits_cleanly_without_writing(sandbox):
+    controller, url, root = sandbox
+    controller.set_latency(1500)  # the list is still in flight when Ctrl-C comes
+    cli = Cli(["apply", "inbound.yaml", "--auto-approve"], url, root)
+    wait_until(lambda: controller.stats()["requests"].get("GET /inbound/list", 0) >= 1)
+    code, out, err = cli.interrupt()
+    controller.set_latency(0)
+
+    # click turns Ctrl-C outside apply's own handler into Abort ("Aborted.", exit 1).
+    assert (code, err.strip().splitlines()[-1]) in ((1, "Aborted."), (130, "Interrupted.")), err
+    assert "Traceback" not in err
+    assert out == ""
+    assert controller.stats()["writes"] == 0
+
+
+def test_ctrl_c_at_the_approval_prompt_aborts_without_writing(sandbox):
+    controller, url, root = sandbox
+    main_end, terminal = pty.openpty()
+    try:
+        cli = Cli(["apply", "inbound.yaml"], url, root, stdin=terminal)
+        os.close(terminal)
+        cli.out.wait_for(r"Apply these changes\? Only 'yes' is accepted")
+        code, out, err = cli.interrupt()
+    finally:
+        os.close(main_end)
+
+    assert (code, err.strip().splitlines()[-1]) in ((1, "Aborted."), (130, "Interrupted.")), err
+    assert "Traceback" not in err
+    assert "Plan: 16 to assign" in out
+    assert controller.stats()["writes"] == 0
