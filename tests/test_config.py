@@ -117,13 +117,33 @@ def test_invalid_number_and_letters_are_errors(write_yaml):
 
 def test_every_error_of_a_run_is_reported_together(write_yaml):
     bad_structure = write_yaml("a.yaml", "version: 2\n")
-    bad_alias = write_yaml(
-        "b.yaml", 'version: 1\nnumbers:\n  - number: "+918044319240"\n    assistant: nobody\n'
+    bad_entry = write_yaml(
+        "b.yaml", 'version: 1\nnumbers:\n  - number: "+918044319240"\n    asistant: x\n'
     )
-    found = errors_of([bad_structure, bad_alias])
+    found = errors_of([bad_structure, bad_entry])
     assert len(found) == 2
     assert found[0].startswith(f"{bad_structure}:1: version:")
-    assert found[1].startswith(f"{bad_alias}:4: numbers[0].assistant: unknown assistant alias")
+    assert found[1].startswith(f"{bad_entry}:4: numbers[0].asistant: unknown key")
+
+
+def test_one_bad_entry_does_not_hide_the_problems_of_the_others(write_yaml):
+    text = 'version: 1\nnumbers:\n  - number: +918044319240\n    assistant: null\n  - number: "+918044319241"\n    assistant: nobody\n'
+    path = write_yaml("a.yaml", text)
+    found = errors_of([path])
+    assert [m.split(": ")[0] + ": " + m.split(": ")[1] for m in found] == [
+        f"{path}:3: numbers[0].number",
+        f"{path}:6: numbers[1].assistant",
+    ]
+
+
+def test_a_file_with_broken_settings_stops_resolution_to_avoid_false_alias_errors(write_yaml):
+    broken = write_yaml("a.yaml", "version: 1\nassistants: [support]\n")
+    user = write_yaml(
+        "b.yaml", 'version: 1\nnumbers:\n  - number: "+918044319240"\n    assistant: support\n'
+    )
+    found = errors_of([broken, user])
+    assert len(found) == 1
+    assert found[0].startswith(f"{broken}:2: assistants:")
 
 
 def test_duplicate_number_across_files_names_both_places(write_yaml):

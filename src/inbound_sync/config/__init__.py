@@ -61,8 +61,10 @@ def load(paths: Sequence[str]) -> DesiredState:
         issues.extend(found)
         if result is not None:
             parsed.append(result)
-    # Files with structural errors are left out, but the rest are still resolved so that one
-    # run reports every problem it can find.
+    if len(parsed) < len(files):
+        # A file whose settings or aliases are unreadable would make others' references look
+        # wrong too; report what is certain and stop.
+        raise ConfigError(issues)
     state, more = resolve(parsed)
     issues.extend(more)
     if issues or state is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import uuid
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import pydantic
 
@@ -17,10 +17,11 @@ from inbound_sync.phone import PhoneError, normalize
 
 
 class ParsedFile(NamedTuple):
-    """A validated file with the raw data its line numbers come from."""
+    """A validated file: its settings, its valid entries by index, and the raw data for lines."""
 
     path: str
     model: ConfigFile
+    entries: tuple[tuple[int, NumberEntry], ...]
     raw: Any
 
 
@@ -37,15 +38,45 @@ def validate_document(doc: YamlDocument) -> tuple[ParsedFile | None, list[Config
         return None, [
             ConfigIssue(doc.path, line, "", "must be a mapping with version: 1 at the top")
         ]
+    # Entries are checked one by one, so that one bad entry does not hide the others' problems.
+    issues: list[ConfigIssue] = []
+    settings = {key: value for key, value in doc.data.items() if key != "numbers"}
+    model = _validated(doc, ConfigFile, settings, (), issues)
+    raw_numbers = doc.data.get("numbers", [])
+    entries: list[tuple[int, NumberEntry]] = []
+    if not isinstance(raw_numbers, list):
+        line = line_of(doc.data, ("numbers",))
+        issues.append(ConfigIssue(doc.path, line, "numbers", "must be a list of entries"))
+    else:
+        for index, item in enumerate(raw_numbers):
+            entry = _validated(doc, NumberEntry, item, ("numbers", index), issues)
+            if entry is not None:
+                entries.append((index, entry))
+    if model is None:
+        return None, issues
+    return ParsedFile(doc.path, model, tuple(entries), doc.data), issues
+
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+def _validated(
+    doc: YamlDocument,
+    model: type[M],
+    data: Any,
+    at: tuple[int | str, ...],
+    issues: list[ConfigIssue],
+) -> M | None:
+    """`model` validated from `data`, or None with its problems added to `issues`."""
     try:
-        model = ConfigFile.model_validate(doc.data)
+        return model.model_validate(data)
     except pydantic.ValidationError as exc:
-        return None, [_pydantic_issue(doc, err) for err in exc.errors()]
-    return ParsedFile(doc.path, model, doc.data), []
+        issues.extend(_pydantic_issue(doc, err, at) for err in exc.errors())
+        return None
 
 
-def _pydantic_issue(doc: YamlDocument, err: Any) -> ConfigIssue:
-    loc: tuple[int | str, ...] = tuple(err["loc"])
+def _pydantic_issue(doc: YamlDocument, err: Any, at: tuple[int | str, ...] = ()) -> ConfigIssue:
+    loc: tuple[int | str, ...] = at + tuple(err["loc"])
     field = _field_name(loc)
     if err["type"] == "extra_forbidden":
         return ConfigIssue(doc.path, line_of(doc.data, loc), field, _unknown_key(loc))
@@ -94,7 +125,7 @@ def resolve(files: Iterable[ParsedFile]) -> tuple[DesiredState | None, list[Conf
     strategies = _merge_aliases(files, "strategies", issues)
     numbers: dict[str, DesiredNumber] = {}
     for parsed in files:
-        for index, entry in enumerate(parsed.model.numbers):
+        for index, entry in parsed.entries:
             resolved = _resolve_entry(
                 parsed, index, entry, defaults, assistants, strategies, issues
             )
