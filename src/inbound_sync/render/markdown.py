@@ -8,7 +8,8 @@ from inbound_sync.render import words
 EMOJI = {"assign": "🟢", "update": "🟡", "detach": "🟠", "delete": "🔴"}
 
 
-def _cell(text: str | None) -> str:
+def cell(text: str | None) -> str:
+    """Text safe inside a Markdown table cell."""
     return (text or "").replace("|", "\\|").replace("\n", " ")
 
 
@@ -22,7 +23,7 @@ def format_plan(plan: Plan, *, title: str = "inbound-sync plan") -> str:
         lines += ["| | Action | Number | Change | Source |", "|---|---|---|---|---|"]
         lines += [
             f"| {EMOJI[c.action]} | {c.action} | {words.number(c)} | "
-            f"{_cell(words.difference(plan, c))} | {_source(c)} |"
+            f"{cell(words.difference(plan, c))} | {_source(c)} |"
             for c in plan.changes
         ]
         lines.append("")
@@ -35,7 +36,7 @@ def format_drift(plan: Plan, *, title: str = "inbound-sync drift") -> str:
     if plan.changes:
         lines += ["| Number | What differs | Source |", "|---|---|---|"]
         lines += [
-            f"| {words.number(c)} | {_cell(words.drift_reason(plan, c))} | {_source(c)} |"
+            f"| {words.number(c)} | {cell(words.drift_reason(plan, c))} | {_source(c)} |"
             for c in plan.changes
         ]
         lines.append("")
@@ -47,7 +48,7 @@ def _refusals(plan: Plan) -> list[str]:
     if not plan.refusals:
         return []
     lines = ["> [!CAUTION]", "> **Refused by the safety guards; nothing will be written.**"]
-    lines += [f"> - {_cell(r)}" for r in plan.refusals]
+    lines += [f"> - {cell(r)}" for r in plan.refusals]
     return [*lines, ""]
 
 
@@ -57,11 +58,11 @@ def _tail(plan: Plan) -> list[str]:
         lines += [
             f"<details><summary>Unmanaged numbers ({len(plan.unmanaged)}), left alone</summary>",
             "",
-            *[f"- {_cell(words.unmanaged_row(plan, row))}" for row in plan.unmanaged],
+            *[f"- {cell(words.unmanaged_row(plan, row))}" for row in plan.unmanaged],
             "",
             "</details>",
             "",
         ]
     if plan.warnings:
-        lines += ["**Warnings**", "", *[f"- {_cell(w)}" for w in plan.warnings], ""]
+        lines += ["**Warnings**", "", *[f"- {cell(w)}" for w in plan.warnings], ""]
     return lines

@@ -10,6 +10,7 @@ from inbound_sync.output import style
 from inbound_sync.plan.model import change_data
 from inbound_sync.render import words
 from inbound_sync.render.github import annotation
+from inbound_sync.render.markdown import cell
 
 MARKS = {"done": "✓", "failed": "✗", "skipped": "-"}
 COLORS = {"done": "green", "failed": "red", "skipped": "yellow"}
@@ -93,7 +94,7 @@ def format_markdown(report: ApplyReport) -> str:
         lines += ["| | Action | Number | Result |", "|---|---|---|---|"]
         lines += [
             f"| {MARKS[o.status]} | {o.change.action} | {words.number(o.change)} | "
-            f"{o.message.replace('|', chr(92) + '|')} |"
+            f"{cell(o.message)} |"
             for o in report.outcomes
         ]
     return "\n".join(lines) + "\n"
