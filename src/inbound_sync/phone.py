@@ -1,8 +1,14 @@
-"""Phone number normalization: the identity of a mapping is its E.164 digits without '+'."""
+"""Phone number normalization: the identity of a mapping is its E.164 digits without '+'.
+
+Parsing is the costliest step of loading a large config or account, so each number is parsed once
+per process: a key that normalize() has produced is remembered with its parsed form, and its E.164
+text ("+" + key, as the API reports numbers) is recognised without a second parse. That is sound
+because E.164 is canonical: parsing "+<key>" of a parsed number gives the same number again.
+"""
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import NamedTuple
 
 import phonenumbers
@@ -19,7 +25,17 @@ class PhoneNumber(NamedTuple):
 
     normalized: str
     e164: str
-    international: str
+
+    @property
+    def international(self) -> str:
+        """The number as people read it, formatted on demand (it costs as much as validating)."""
+        return display(self.normalized)
+
+
+# Every number parsed so far, by key; keys of numbers that are possible but not valid are also in
+# _UNVERIFIED. Extensions are left out: E.164 drops them, so "+<key>" would not re-parse to them.
+_PARSED: dict[str, phonenumbers.PhoneNumber] = {}
+_UNVERIFIED: set[str] = set()
 
 
 def is_region(code: str) -> bool:
@@ -27,30 +43,46 @@ def is_region(code: str) -> bool:
     return code in phonenumbers.SUPPORTED_REGIONS
 
 
-@cache
+# Bounded: a large config's numbers are all distinct, so an unbounded cache would only hold memory.
+@lru_cache(maxsize=4096)
 def normalize(text: str, region: str, *, allow_unverified: bool = False) -> PhoneNumber:
     """Parse `text` with an explicit default region; never by stripping non-digits."""
+    if text.startswith("+") and text[1:] in _PARSED:
+        return _known(text, region, allow_unverified)
     if any(ch.isalpha() for ch in text):
         raise PhoneError(f"{text!r} contains letters; write the number with digits only")
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
         raise PhoneError(f"{text!r} is not a phone number ({_parse_reason(exc)})") from None
-    if not phonenumbers.is_valid_number(parsed):
+    valid = phonenumbers.is_valid_number(parsed)
+    if not valid:
         if not allow_unverified:
-            raise PhoneError(
-                f"{text!r} is not a valid number in region {region} "
-                "(set allow_unverified: true if the numbering plan is newer than this tool)"
-            )
+            raise _not_valid(text, region)
         if not phonenumbers.is_possible_number(parsed):
             raise PhoneError(f"{text!r} is not a possible number in region {region}")
-    return _record(parsed)
-
-
-def _record(parsed: phonenumbers.PhoneNumber) -> PhoneNumber:
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    international = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    return PhoneNumber(normalized=e164.lstrip("+"), e164=e164, international=international)
+    key = e164[1:]
+    if not parsed.extension and key not in _PARSED:
+        if not valid:  # first, so that no thread sees the key known but not yet unverified
+            _UNVERIFIED.add(key)
+        _PARSED[key] = parsed
+    return PhoneNumber(normalized=key, e164=e164)
+
+
+def _known(e164: str, region: str, allow_unverified: bool) -> PhoneNumber:
+    """The E.164 text of a number parsed before: the same verdict, without parsing it again."""
+    key = e164[1:]
+    if key in _UNVERIFIED and not allow_unverified:
+        raise _not_valid(e164, region)
+    return PhoneNumber(normalized=key, e164=e164)
+
+
+def _not_valid(text: str, region: str) -> PhoneError:
+    return PhoneError(
+        f"{text!r} is not a valid number in region {region} "
+        "(set allow_unverified: true if the numbering plan is newer than this tool)"
+    )
 
 
 def _parse_reason(exc: phonenumbers.NumberParseException) -> str:
@@ -68,6 +100,7 @@ def _parse_reason(exc: phonenumbers.NumberParseException) -> str:
 def display(normalized: str) -> str:
     """International format of a normalized key, or '+digits' when it does not parse."""
     try:
-        return normalize("+" + normalized, DEFAULT_REGION, allow_unverified=True).international
+        key = normalize("+" + normalized, DEFAULT_REGION, allow_unverified=True).normalized
     except PhoneError:
         return "+" + normalized
+    return phonenumbers.format_number(_PARSED[key], phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Sequence
 
@@ -47,4 +48,17 @@ def _clamp(code: int) -> int:
 
 def entrypoint() -> None:
     """The console script."""
+    _tune_gc()
     sys.exit(main())
+
+
+def _tune_gc() -> None:
+    """Run the cycle collector less often than CPython's default, for this one process.
+
+    A plan of 100,000 numbers builds millions of small objects that live until exit, and at the
+    default first threshold (700 allocations) the collector rescans them again and again: about
+    a quarter of such a plan's CPU time. Collection stays on; young garbage waits for 50,000
+    allocations (a few MB) instead of 700. Only the console script does this: code that calls
+    main() in its own process (tests) keeps its own settings.
+    """
+    gc.set_threshold(50_000, 100, 100)

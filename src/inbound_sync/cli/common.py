@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from collections.abc import Callable, Coroutine
@@ -75,6 +74,8 @@ def format_option(default: str = "text") -> Callable[[F], F]:
 
 
 def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    import asyncio  # here, not at the top: importing it costs --help and --version ~40 ms
+
     return asyncio.run(coroutine)
 
 

@@ -214,11 +214,48 @@ class Store:
             )
         except sqlite3.IntegrityError as exc:
             raise SeedError(f"{where}: clashes with existing data ({exc})") from None
-        for index, mapping in enumerate(tenant.mappings):
+        self._load_mappings(db, tenant)
+
+    def _load_mappings(self, db: sqlite3.Connection, tenant: TenantSeed) -> None:
+        """Insert a tenant's seed mappings in one statement (a large seed loads in seconds).
+
+        The first mapping at fault is named, as inserting them one by one would: a foreign
+        reference is checked once per distinct pair, and only the mappings before the first
+        such one are inserted, so an earlier conflict is still the one reported.
+        """
+        where = f"tenants.{tenant.name}.mappings"
+        bad, refused = self._first_foreign_reference(db, tenant)
+        now, current = self._now(), -1
+
+        def rows() -> Iterator[tuple[str | None, ...]]:
+            nonlocal current
+            for index, new in enumerate(tenant.mappings[:bad]):
+                current = index
+                yield _row(new.inbound_id or str(uuid.uuid4()), tenant.name, new, now)
+
+        try:
+            # executemany consumes rows() lazily, so `current` is the row that failed.
+            db.executemany(_INSERT, rows())
+        except sqlite3.IntegrityError as exc:
+            raise SeedError(f"{where}[{current}]: {_integrity_message(exc)}") from None
+        if refused is not None:
+            raise SeedError(f"{where}[{bad}]: {refused}")
+
+    def _first_foreign_reference(
+        self, db: sqlite3.Connection, tenant: TenantSeed
+    ) -> tuple[int | None, StoreError | None]:
+        """The index of the first mapping naming an assistant or strategy the tenant lacks."""
+        checked: set[tuple[str | None, str | None]] = set()
+        for index, new in enumerate(tenant.mappings):
+            refs = (new.assistant_id, new.inbound_context_strategy_id)
+            if refs in checked:
+                continue
             try:
-                self._insert(db, tenant.name, mapping)
-            except (StoreError, sqlite3.IntegrityError) as exc:
-                raise SeedError(f"{where}.mappings[{index}]: {exc}") from None
+                self._check_owned(db, tenant.name, *refs)
+            except StoreError as exc:
+                return index, exc
+            checked.add(refs)
+        return None, None
 
     # -- the API's operations -----------------------------------------------------------------
 
@@ -231,26 +268,8 @@ class Store:
     def _insert(self, db: sqlite3.Connection, tenant: str, new: NewMapping) -> str:
         self._check_owned(db, tenant, new.assistant_id, new.inbound_context_strategy_id)
         inbound_id = new.inbound_id or str(uuid.uuid4())
-        now = self._now()
-        row = (
-            inbound_id,
-            tenant,
-            new.phone_number,
-            new.phone_number_normalized,
-            SERVICE,
-            json.dumps(new.inbound_config),
-            new.assistant_id,
-            new.inbound_context_strategy_id,
-            now,
-            now,
-        )
         try:
-            db.execute(
-                "INSERT INTO mappings (inbound_id, tenant, phone_number, phone_number_normalized,"
-                " service, inbound_config, assistant_id, inbound_context_strategy_id, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
+            db.execute(_INSERT, _row(inbound_id, tenant, new, self._now()))
         except sqlite3.IntegrityError as exc:
             if "phone_number_normalized" in str(exc):
                 raise Conflict(NUMBER_TAKEN) from None
@@ -363,6 +382,34 @@ class Store:
         if row is None:
             raise NotFound(MAPPING_NOT_FOUND)
         return _mapping(row)
+
+
+_INSERT = (
+    "INSERT INTO mappings (inbound_id, tenant, phone_number, phone_number_normalized, service,"
+    " inbound_config, assistant_id, inbound_context_strategy_id, created_at, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _row(inbound_id: str, tenant: str, new: NewMapping, now: str) -> tuple[str | None, ...]:
+    """The values of _INSERT for one new mapping."""
+    return (
+        inbound_id,
+        tenant,
+        new.phone_number,
+        new.phone_number_normalized,
+        SERVICE,
+        json.dumps(new.inbound_config),
+        new.assistant_id,
+        new.inbound_context_strategy_id,
+        now,
+        now,
+    )
+
+
+def _integrity_message(exc: sqlite3.IntegrityError) -> str:
+    """What a seed error says for a refused insert: the API's conflict message where it is one."""
+    return NUMBER_TAKEN if "phone_number_normalized" in str(exc) else str(exc)
 
 
 def _owns(db: sqlite3.Connection, table: str, tenant: str, id_: str) -> bool:

@@ -1,0 +1,83 @@
+"""The benchmark script still runs: its smoke size prints every table, with a number in each cell.
+
+Only the shape of the report is checked here; timings are for `make bench` to show, not to assert.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NUMBER = re.compile(r"^\d[\d,]*(\.\d+)?(x|%| ms| s| MiB)?$")
+
+
+def sections(report: str) -> dict[str, list[list[str]]]:
+    """Each '### heading' of the report with the body rows of the table under it."""
+    found: dict[str, list[list[str]]] = {}
+    heading = ""
+    for line in report.splitlines():
+        if line.startswith("### "):
+            heading = line[4:].split(":")[0]
+            found[heading] = []
+        elif line.startswith("|") and not line.startswith("|-") and heading:
+            found[heading].append([cell.strip() for cell in line.strip("|").split("|")])
+    return {name: rows[1:] for name, rows in found.items()}  # without the header row
+
+
+@pytest.fixture(scope="module")
+def report() -> dict[str, list[list[str]]]:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith("Machine: ")
+    return sections(done.stdout)
+
+
+def numeric(cells: list[str]) -> bool:
+    return all(NUMBER.match(cell) for cell in cells)
+
+
+@pytest.mark.socket
+def test_the_plan_row_has_our_time_the_floor_and_their_ratio(report):
+    [row] = report["Plan"]
+    assert row[0] == "200"
+    assert numeric(row[1:6])
+    assert row[-1] == "skipped (smoke run)"  # octoDNS is never installed by the smoke run
+
+
+@pytest.mark.socket
+def test_the_apply_rows_cover_each_concurrency_with_numbers(report):
+    rows = report["Apply"]
+    assert [row[0] for row in rows] == ["1", "8"]
+    assert all(numeric(row) for row in rows)
+
+
+@pytest.mark.socket
+def test_the_startup_rows_compare_the_cli_with_bare_python(report):
+    rows = report["Start-up"]
+    assert [row[0] for row in rows] == [
+        "python -c pass",
+        "inbound-sync --version",
+        "inbound-sync --help",
+        "inbound-sync validate (1 number)",
+    ]
+    assert all(numeric(row[1:]) for row in rows)
+
+
+@pytest.mark.socket
+def test_every_target_gets_a_verdict(report):
+    rows = report["Targets"]
+    assert len(rows) == 7
+    assert {row[2] for row in rows} <= {"yes", "NO", "n/a"}
+    # The smoke size is not the size the plan and apply targets are stated for.
+    assert [row[2] for row in rows[:5]] == ["n/a"] * 5
