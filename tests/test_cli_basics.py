@@ -66,3 +66,35 @@ def test_module_entry_point_runs(tmp_path):
     )
     assert result.returncode == 0
     assert __version__ in result.stdout
+
+
+def test_ctrl_c_inside_a_command_exits_130(run_cli, monkeypatch):
+    def interrupted(_paths):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("inbound_sync.cli.validate.run", interrupted)
+    result = run_cli("validate")
+    assert result.code == 130
+    assert "Interrupted." in result.err
+
+
+def test_end_of_input_at_a_prompt_aborts_with_1(run_cli, monkeypatch):
+    def no_input(_paths):
+        raise EOFError
+
+    monkeypatch.setattr("inbound_sync.cli.validate.run", no_input)
+    result = run_cli("validate")
+    assert result.code == 1
+    assert "Aborted." in result.err
+
+
+def test_an_unexpected_error_is_reported_without_a_traceback(run_cli, monkeypatch):
+    def broken(_paths):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("inbound_sync.cli.validate.run", broken)
+    monkeypatch.delenv("INBOUND_SYNC_TRACEBACK", raising=False)
+    result = run_cli("validate")
+    assert result.code == 1
+    assert "Internal error: RuntimeError: boom" in result.err
+    assert "Traceback" not in result.err

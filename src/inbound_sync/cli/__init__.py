@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 import click
@@ -30,7 +32,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Usage errors exit 1, not click's 2: CI reads 2 as "changes pending".
         exc.show()
         return EXIT_ERROR
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        # click turns Ctrl-C into Abort; an interruption still exits 130, end of input exits 1.
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+            write("Interrupted.", err=True)
+            return EXIT_INTERRUPTED
         write("Aborted.", err=True)
         return EXIT_ERROR
     except InboundSyncError as exc:
@@ -39,7 +45,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         write("Interrupted.", err=True)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # the last resort: a bug must still not show users a traceback
+        return _internal_error(exc)
     return result if isinstance(result, int) else 0
+
+
+def _internal_error(exc: Exception) -> int:
+    if os.environ.get("INBOUND_SYNC_TRACEBACK"):
+        traceback.print_exception(exc)
+    write(
+        f"Internal error: {type(exc).__name__}: {exc}\n"
+        "This is a bug in inbound-sync; please report it "
+        "(set INBOUND_SYNC_TRACEBACK=1 to see where it happened).",
+        err=True,
+    )
+    return EXIT_ERROR
 
 
 def _clamp(code: int) -> int:
