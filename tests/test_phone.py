@@ -58,3 +58,11 @@ def test_invalid_number_needs_allow_unverified():
 def test_display_is_international_format():
     assert display("918044319240") == "+91 80 4431 9240"
     assert display("0") == "+0"
+
+
+@pytest.mark.parametrize(
+    "text", ["+1 415 555 0132 #123", "+1 415 555 0132;12", "+1 415 555 0132,123"]
+)
+def test_extensions_are_an_error_not_silently_dropped(text):
+    with pytest.raises(PhoneError, match="extension"):
+        normalize(text, "US")

@@ -46,6 +46,8 @@ def test_a_known_unverified_number_is_still_refused_without_allow_unverified():
     assert normalize("+911000000001", "IN", allow_unverified=True).e164 == "+911000000001"
 
 
-def test_display_of_a_number_first_written_with_an_extension_shows_no_extension():
-    assert normalize("+1 415 555 0199 #12", "US").normalized == "14155550199"
+def test_a_refused_extension_leaves_the_number_itself_usable():
+    with pytest.raises(PhoneError, match="extension"):
+        normalize("+1 415 555 0199 #12", "US")
+    assert normalize("+1 415 555 0199", "US").normalized == "14155550199"
     assert display("14155550199") == "+1 415-555-0199"

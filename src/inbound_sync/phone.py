@@ -55,6 +55,9 @@ def normalize(text: str, region: str, *, allow_unverified: bool = False) -> Phon
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
         raise PhoneError(f"{text!r} is not a phone number ({_parse_reason(exc)})") from None
+    if parsed.extension:
+        # E.164 has no extensions: routing would silently drop it.
+        raise PhoneError(f"{text!r} has an extension; inbound numbers are routed without one")
     valid = phonenumbers.is_valid_number(parsed)
     if not valid:
         if not allow_unverified:
