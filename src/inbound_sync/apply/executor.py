@@ -7,7 +7,7 @@ blindly: the account is listed again and the change counts as done only when the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Literal, NamedTuple, Protocol
 
 from inbound_sync.api import request_tag
@@ -20,7 +20,7 @@ from inbound_sync.errors import (
     PlanError,
 )
 from inbound_sync.phone import display
-from inbound_sync.plan import ACTIONS, Change, Plan, Policy, Snapshot, make_plan
+from inbound_sync.plan import ACTIONS, Change, Plan, Policy, RemoteRow, Snapshot, make_plan
 
 Status = Literal["done", "failed", "skipped"]
 
@@ -89,42 +89,57 @@ class Rereader:
     def __init__(self, account: Account, window: float) -> None:
         self._account = account
         self._window = window
-        self._gathering: asyncio.Future[Snapshot] | None = None
+        self._gathering: asyncio.Future[AccountView] | None = None
         self.calls = 0
 
-    async def read(self) -> Snapshot:
+    async def read(self) -> AccountView:
         if self._gathering is not None:
             return await self._gathering
-        future: asyncio.Future[Snapshot] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[AccountView] = asyncio.get_running_loop().create_future()
         self._gathering = future
         await asyncio.sleep(self._window)
         self._gathering = None
         self.calls += 1
         try:
-            future.set_result(await self._account.snapshot())
+            future.set_result(AccountView.of(await self._account.snapshot()))
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: each waiter re-raises it itself
         return await future
 
 
+class AccountView(NamedTuple):
+    """A re-read indexed once, so that judging each change is a lookup, not a scan of the list."""
+
+    by_id: Mapping[str, RemoteRow]
+    by_number: Mapping[str, RemoteRow]
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> AccountView:
+        by_id: dict[str, RemoteRow] = {}
+        by_number: dict[str, RemoteRow] = {}
+        for row in snapshot.rows:
+            by_id.setdefault(row.inbound_id, row)
+            by_number.setdefault(row.normalized, row)
+        return cls(by_id, by_number)
+
+    def shows(self, change: Change) -> bool:
+        """True when the account already shows the change's result."""
+        if change.action == "delete":
+            return change.inbound_id not in self.by_id
+        if change.inbound_id:
+            row = self.by_id.get(change.inbound_id)
+        else:
+            row = self.by_number.get(change.normalized)
+        return row is not None and row.binding == change.after
+
+    def has_mapping(self, change: Change) -> bool:
+        return change.inbound_id in self.by_id
+
+
 def is_done(change: Change, snapshot: Snapshot) -> bool:
-    """True when the account already shows the change's result."""
-    if change.action == "delete":
-        return not any(r.inbound_id == change.inbound_id for r in snapshot.rows)
-    for row in snapshot.rows:
-        same = (
-            row.inbound_id == change.inbound_id
-            if change.inbound_id
-            else row.normalized == change.normalized
-        )
-        if same:
-            return row.binding == change.after
-    return False
-
-
-def _row_exists(change: Change, snapshot: Snapshot) -> bool:
-    return any(r.inbound_id == change.inbound_id for r in snapshot.rows)
+    """True when `snapshot` already shows the change's result."""
+    return AccountView.of(snapshot).shows(change)
 
 
 class Executor:
@@ -210,7 +225,7 @@ class Executor:
         )
         return Outcome(change, "failed", message, self.settings.attempts, rereads)
 
-    async def _reread(self) -> Snapshot | None:
+    async def _reread(self) -> AccountView | None:
         try:
             return await self.rereader.read()
         except ApiError:
@@ -219,16 +234,16 @@ class Executor:
     async def _after_unknown(
         self, change: Change, exc: OutcomeUnknown
     ) -> tuple[Status, str] | None:
-        snapshot = await self._reread()
-        if snapshot is None:
+        view = await self._reread()
+        if view is None:
             return ("failed", f"{exc.detail}; the account could not be read to learn the outcome")
-        if is_done(change, snapshot):
+        if view.shows(change):
             return ("done", f"done (confirmed by re-reading the account after: {exc.detail})")
         return None  # certainly not applied: send it again
 
     async def _after_conflict(self, change: Change, exc: ConflictError) -> tuple[Status, str]:
-        snapshot = await self._reread()
-        if snapshot is not None and is_done(change, snapshot):
+        view = await self._reread()
+        if view is not None and view.shows(change):
             return ("done", "done (the number was already assigned as planned)")
         return (
             "failed",
@@ -239,13 +254,13 @@ class Executor:
     async def _after_not_found(self, change: Change, exc: NotFoundError) -> tuple[Status, str]:
         if change.action == "assign":
             return ("failed", exc.detail)  # the assistant or strategy does not exist
-        snapshot = await self._reread()
-        if snapshot is not None and is_done(change, snapshot):
+        view = await self._reread()
+        if view is not None and view.shows(change):
             return (
                 "done",
                 "done (the mapping was already gone)" if change.action == "delete" else "done",
             )
-        if snapshot is not None and not _row_exists(change, snapshot):
+        if view is not None and not view.has_mapping(change):
             return ("failed", f"the mapping no longer exists ({exc.detail})")
         return ("failed", exc.detail)
 
