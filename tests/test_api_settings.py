@@ -98,10 +98,18 @@ def test_no_key_tells_how_to_set_one(environ: dict[str, str]) -> None:
     assert "--api-key-file" in str(info.value)
 
 
-def test_a_missing_key_file_is_named(tmp_path: Path) -> None:
-    missing = str(tmp_path / "nope")
-    with pytest.raises(UsageError, match=r"cannot read the API key file .*nope: No such file"):
-        _settings(api_key_file=missing)
+def test_a_missing_key_file_is_reported_without_echoing_the_path(tmp_path: Path) -> None:
+    # The "path" may be the key itself, pasted by mistake.
+    pasted = "sk-live-PASTED-AS-A-PATH"
+    with pytest.raises(UsageError, match="No such file") as info:
+        _settings(api_key_file=pasted)
+    assert pasted not in str(info.value)
+    assert "--api-key-file" in str(info.value)
+
+
+def test_an_existing_but_unreadable_key_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=f"cannot read the API key file {tmp_path}"):
+        _settings(api_key_file=str(tmp_path))
 
 
 def test_a_directory_is_not_a_key_file(tmp_path: Path) -> None:

@@ -165,8 +165,10 @@ def read_key_file(path: str) -> str:
     try:
         text = Path(path).read_text(encoding="utf-8").strip()
     except OSError as exc:
+        # A path that names no file may be the key itself, pasted by mistake: never echo it.
+        where = path if Path(path).exists() else "given with --api-key-file (path not shown)"
         raise UsageError(
-            f"cannot read the API key file {path}: {exc.strerror or 'error'}"
+            f"cannot read the API key file {where}: {exc.strerror or 'error'}"
         ) from None
     except UnicodeDecodeError:
         raise UsageError(f"the API key file {path} is not UTF-8 text") from None
