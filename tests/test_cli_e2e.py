@@ -12,11 +12,9 @@ import pytest
 
 from inbound_sync.sandbox import create_app
 from inbound_sync.sandbox.server import running_server
-from sandbox_fixtures import SEED_PATH, controller
+from sandbox_fixtures import ACME, SALES, SEED_PATH, SUPPORT, controller
 
-SUPPORT = "550e8400-e29b-41d4-a716-446655440000"
-SALES = "de305d54-75b4-431b-adb2-eb6b9e546014"
-KEY = "sandbox-key-acme"
+KEY = ACME
 
 CONFIG = f"""\
 version: 1

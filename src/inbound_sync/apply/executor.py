@@ -90,7 +90,6 @@ class Rereader:
         self._account = account
         self._window = window
         self._gathering: asyncio.Future[AccountView] | None = None
-        self.calls = 0
 
     async def read(self) -> AccountView:
         if self._gathering is not None:
@@ -99,7 +98,6 @@ class Rereader:
         self._gathering = future
         await asyncio.sleep(self._window)
         self._gathering = None
-        self.calls += 1
         try:
             future.set_result(AccountView.of(await self._account.snapshot()))
         except BaseException as exc:

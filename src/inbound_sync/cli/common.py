@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 import click
 
 from inbound_sync.errors import UsageError
+from inbound_sync.render import FORMATS
 
 if TYPE_CHECKING:
     from inbound_sync.api import ConnectionSettings, InboundClient
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
-FORMATS = ("text", "json", "markdown", "github")
 
 
 class Connection(NamedTuple):

@@ -6,12 +6,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from inbound_sync.config.state import Ensure, Unmanaged
 from inbound_sync.phone import DEFAULT_REGION, is_region
 
 _MODEL = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-Unmanaged = Literal["ignore", "detach", "delete"]
-Ensure = Literal["present", "absent"]
 
 
 def _check_region(value: str | None) -> str | None:
