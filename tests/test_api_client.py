@@ -273,3 +273,24 @@ def test_redirects_are_not_followed() -> None:
     assert error.status == 302
     assert "redirected to https://elsewhere.test/" in str(error)
     assert h.calls == 1
+
+
+@pytest.mark.parametrize("installed", [False, True])
+def test_a_missing_sniffio_fails_its_import_at_once(
+    monkeypatch: pytest.MonkeyPatch, installed: bool
+) -> None:
+    # httpcore imports sniffio on every request; a missing one is marked absent so that each
+    # request does not pay a failing search of sys.path. An installed one is left alone.
+    import importlib.util
+    import sys
+
+    from inbound_sync.api import client
+
+    monkeypatch.delitem(sys.modules, "sniffio", raising=False)
+    spec = importlib.machinery.ModuleSpec("sniffio", None) if installed else None
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+    client._spare_failed_imports()
+    assert ("sniffio" in sys.modules) is not installed
+    if not installed:
+        with pytest.raises(ImportError):
+            import sniffio  # noqa: F401

@@ -10,6 +10,7 @@ import pytest
 from api_payloads import ASSIGN_RESPONSE, LIST_RESPONSE, load
 from api_support import OK_BODIES, WRITES, Harness, Op, assign_op, list_op, route
 from inbound_sync.api import RetryPolicy
+from inbound_sync.api.models import PAGE_HINTS
 from inbound_sync.errors import (
     ApiError,
     AuthError,
@@ -153,6 +154,15 @@ def test_success_false_in_a_2xx_answer_is_an_error_not_an_unknown(name: str) -> 
     assert h.calls == 1
 
 
+@pytest.mark.parametrize("name", ["list", "assign", "update", "detach", "delete"])
+def test_success_false_wins_over_data_that_matches_the_contract(name: str) -> None:
+    h = Harness()
+    body = {**OK_BODIES[name], "success": False, "message": "Assistant is inactive"}
+    h.router.route().respond(200, json=body)
+    op = list_op if name == "list" else next(w[3] for w in WRITES if w[0] == name)
+    assert h.fails(op, ApiError).detail == "Assistant is inactive"
+
+
 def test_success_false_without_a_message_says_so() -> None:
     error = _assign_fails(httpx.Response(200, json={"success": False}))
     assert error.detail == "the server reported failure without a message"
@@ -231,12 +241,26 @@ def test_format_errors_do_not_echo_the_offending_values() -> None:
     assert "SENTINEL-VALUE" not in str(h.fails(list_op, ResponseFormatError))
 
 
-@pytest.mark.parametrize("hint", ["has_more", "next", "next_cursor"])
+@pytest.mark.parametrize("hint", PAGE_HINTS)
 def test_a_paginated_list_is_refused_rather_than_taken_as_the_whole(hint: str) -> None:
     h = Harness()
     body = {**load(LIST_RESPONSE), hint: "page-2" if hint != "has_more" else True}
     route(h, "GET", "/inbound/list").respond(json=body)
     assert "paginated" in h.fails(list_op, ResponseFormatError).detail
+
+
+@pytest.mark.parametrize("empty", [None, False, "", 0, [], {}])
+def test_an_empty_pagination_hint_is_not_pagination(empty: object) -> None:
+    h = Harness()
+    route(h, "GET", "/inbound/list").respond(json={**load(LIST_RESPONSE), "has_more": empty})
+    assert len(h.run(list_op)) == 1
+
+
+def test_pagination_hints_in_a_write_answer_are_ignored() -> None:
+    h = Harness()
+    body = {**OK_BODIES["update"], "next": "page-2", "has_more": True}
+    h.router.route().respond(200, json=body)
+    assert h.run(next(w[3] for w in WRITES if w[0] == "update")).assistant_id == "a-2"
 
 
 def test_a_null_next_page_is_not_pagination() -> None:

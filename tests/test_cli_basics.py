@@ -98,3 +98,17 @@ def test_an_unexpected_error_is_reported_without_a_traceback(run_cli, monkeypatc
     assert result.code == 1
     assert "Internal error: RuntimeError: boom" in result.err
     assert "Traceback" not in result.err
+
+
+def test_run_async_hands_back_the_result_and_the_error() -> None:
+    from inbound_sync.cli.common import run_async
+
+    async def value() -> tuple[int, ...]:
+        return tuple(range(3))
+
+    async def failure() -> None:
+        raise LookupError("from the coroutine")
+
+    assert run_async(value()) == (0, 1, 2)
+    with pytest.raises(LookupError, match="from the coroutine"):
+        run_async(failure())

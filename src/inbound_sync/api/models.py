@@ -7,7 +7,7 @@ Unknown fields are ignored so that additions on the vendor's side do not break t
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
@@ -82,3 +82,18 @@ class Envelope(BaseModel, Generic[T]):
     # before this model is used.
     success: bool | None = None
     data: T
+
+
+# The document describes no pagination; if the server ever pages, a partial list must not
+# be mistaken for the whole account.
+PAGE_HINTS = ("has_more", "next", "next_cursor", "next_page", "next_page_token")
+
+
+class ListEnvelope(Envelope[T], Generic[T]):
+    """The list answer, keeping the pagination hints (any of them set means a partial list)."""
+
+    has_more: Any = None
+    next: Any = None
+    next_cursor: Any = None
+    next_page: Any = None
+    next_page_token: Any = None
