@@ -8,6 +8,7 @@ because E.164 is canonical: parsing "+<key>" of a parsed number gives the same n
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from functools import cache, lru_cache
 from typing import NamedTuple
 
@@ -34,8 +35,12 @@ class PhoneNumber(NamedTuple):
 
 # Every number parsed so far, by key; keys of numbers that are possible but not valid are also in
 # _UNVERIFIED. Extensions are left out: E.164 drops them, so "+<key>" would not re-parse to them.
-_PARSED: dict[str, phonenumbers.PhoneNumber] = {}
+# None marks a number parsed in another process (see adopt); display() parses it when asked.
+_PARSED: dict[str, phonenumbers.PhoneNumber | None] = {}
 _UNVERIFIED: set[str] = set()
+
+Request = tuple[str, str, bool]
+"""What normalize_many takes for one number: its text, default region and allow_unverified."""
 
 
 def is_region(code: str) -> bool:
@@ -73,6 +78,30 @@ def normalize(text: str, region: str, *, allow_unverified: bool = False) -> Phon
     return PhoneNumber(normalized=key, e164=e164)
 
 
+def normalize_many(
+    requests: Sequence[Request],
+) -> tuple[list[PhoneNumber | PhoneError], set[str]]:
+    """normalize() of each request, each error returned in its place; also the keys among them
+    that are possible but not valid. Runs as well in a worker process: see adopt()."""
+    results: list[PhoneNumber | PhoneError] = []
+    for text, region, allow_unverified in requests:
+        try:
+            results.append(normalize(text, region, allow_unverified=allow_unverified))
+        except PhoneError as exc:
+            results.append(exc)
+    keys = {result.normalized for result in results if isinstance(result, PhoneNumber)}
+    return results, keys & _UNVERIFIED
+
+
+def adopt(results: Iterable[PhoneNumber | PhoneError], unverified: Iterable[str]) -> None:
+    """Know the numbers normalize_many parsed in another process as if parsed here, so that
+    their E.164 text is recognised without a second parse."""
+    _UNVERIFIED.update(unverified)  # first, as in normalize()
+    for result in results:
+        if isinstance(result, PhoneNumber):
+            _PARSED.setdefault(result.normalized, None)
+
+
 def _known(e164: str, region: str, allow_unverified: bool) -> PhoneNumber:
     """The E.164 text of a number parsed before: the same verdict, without parsing it again."""
     key = e164[1:]
@@ -106,4 +135,7 @@ def display(normalized: str) -> str:
         key = normalize("+" + normalized, DEFAULT_REGION, allow_unverified=True).normalized
     except PhoneError:
         return "+" + normalized
-    return phonenumbers.format_number(_PARSED[key], phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    parsed = _PARSED[key]
+    if parsed is None:  # adopted from another process
+        parsed = _PARSED[key] = phonenumbers.parse("+" + key)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

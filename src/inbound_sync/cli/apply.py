@@ -14,13 +14,13 @@ from typing import Any, NamedTuple, TextIO
 
 import click
 
-from inbound_sync import config
 from inbound_sync.api import ConnectionSettings, RequestRecord
 from inbound_sync.apply import ApplyReport, ClientAccount, Outcome, Settings, apply_plan
 from inbound_sync.apply.undo import undo_state
 from inbound_sync.cli.common import (
     Connection,
     append_step_summary,
+    load_config,
     open_client,
     settings_for,
     write_private,
@@ -61,7 +61,7 @@ def run_apply(paths: Sequence[str], conn: Connection, options: Options) -> int:
     # Every input is checked before the first request: a bad file never costs a network call,
     # and an undo plan that cannot be saved is found before the changes it would undo.
     saved = _read_plan_file(options.plan_file, settings) if options.plan_file else None
-    source: DesiredState | SavedPlan = saved if saved is not None else config.load(paths)
+    source: DesiredState | SavedPlan = saved if saved is not None else load_config(paths)
     if options.undo_out:
         _check_writable(options.undo_out)
     with _log(options.log_file) as log:

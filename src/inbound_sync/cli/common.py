@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
@@ -15,6 +15,7 @@ from inbound_sync.render import FORMATS
 
 if TYPE_CHECKING:
     from inbound_sync.api import ConnectionSettings, InboundClient
+    from inbound_sync.config import DesiredState
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -86,6 +87,20 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
 
     asyncio.run(main())
     return box[0]
+
+
+WORKERS_VARIABLE = "INBOUND_SYNC_WORKERS"
+
+
+def load_config(paths: Sequence[str]) -> DesiredState:
+    """config.load, with the worker processes INBOUND_SYNC_WORKERS asks for (default: by size)."""
+    from inbound_sync import config
+
+    text = os.environ.get(WORKERS_VARIABLE, "").strip()
+    if text and not (text.isdigit() and 1 <= int(text) <= 64):
+        # The value is not echoed: whatever it is, it is not a worker count.
+        raise UsageError(f"{WORKERS_VARIABLE} must be a whole number from 1 to 64")
+    return config.load(paths, workers=int(text) if text else None)
 
 
 def settings_for(conn: Connection) -> ConnectionSettings:

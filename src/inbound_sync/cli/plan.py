@@ -6,11 +6,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from inbound_sync import config
 from inbound_sync.apply import ClientAccount
 from inbound_sync.cli.common import (
     Connection,
     append_step_summary,
+    load_config,
     open_client,
     run_async,
     settings_for,
@@ -40,7 +40,7 @@ def compute(
     paths: Sequence[str], conn: Connection, allow_destructive: bool
 ) -> tuple[DesiredState, Plan, Policy, str]:
     """Load the config (before any network), read the account, plan."""
-    desired = config.load(paths)
+    desired = load_config(paths)
     snapshot, base_url = read_snapshot(conn)
     policy = Policy(desired.safety, allow_destructive)
     return desired, make_plan(desired, snapshot, policy), policy, base_url

@@ -6,13 +6,14 @@ import json
 from collections.abc import Sequence
 
 from inbound_sync import config
+from inbound_sync.cli.common import load_config
 from inbound_sync.config import DesiredState
 from inbound_sync.output import write
 
 
 def run(paths: Sequence[str]) -> int:
     """Load every file and print a one-line summary; ConfigError propagates to the exit code."""
-    write(format_summary(config.load(paths)))
+    write(format_summary(load_config(paths)))
     return 0
 
 

@@ -15,6 +15,7 @@ from inbound_sync.config.model import json_schema
 from inbound_sync.config.resolve import ParsedFile, resolve, validate_document
 from inbound_sync.config.source import read_yaml
 from inbound_sync.config.state import DesiredNumber, DesiredState, SafetyPolicy
+from inbound_sync.config.workers import pool
 from inbound_sync.errors import ConfigError, ConfigIssue
 
 DEFAULT_PATH = "inbound.yaml"
@@ -52,20 +53,25 @@ def expand_paths(paths: Sequence[str]) -> tuple[list[Path], list[ConfigIssue]]:
     return list(dict.fromkeys(found)), issues
 
 
-def load(paths: Sequence[str]) -> DesiredState:
-    """Read, validate, merge and resolve config files; raises ConfigError with every issue."""
+def load(paths: Sequence[str], *, workers: int | None = None) -> DesiredState:
+    """Read, validate, merge and resolve config files; raises ConfigError with every issue.
+
+    A large config is parsed on several cores (see config.workers); `workers` sets how many
+    processes, 1 for this one alone, None to decide by size.
+    """
     files, issues = expand_paths(paths)
-    parsed: list[ParsedFile] = []
-    for path in files:
-        result, found = validate_document(read_yaml(path))
-        issues.extend(found)
-        if result is not None:
-            parsed.append(result)
-    if len(parsed) < len(files):
-        # A file whose settings or aliases are unreadable would make others' references look
-        # wrong too; report what is certain and stop.
-        raise ConfigError(issues)
-    state, more = resolve(parsed)
+    with pool(files, workers) as workers_pool:
+        parsed: list[ParsedFile] = []
+        for document in workers_pool.map(read_yaml, files):
+            result, found = validate_document(document)
+            issues.extend(found)
+            if result is not None:
+                parsed.append(result)
+        if len(parsed) < len(files):
+            # A file whose settings or aliases are unreadable would make others' references
+            # look wrong too; report what is certain and stop.
+            raise ConfigError(issues)
+        state, more = resolve(parsed, workers_pool.normalize_all)
     issues.extend(more)
     if issues or state is None:
         raise ConfigError(issues)

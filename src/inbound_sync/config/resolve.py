@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, TypeVar
 
 import pydantic
@@ -13,7 +13,7 @@ from inbound_sync.config.model import ConfigFile, Defaults, NumberEntry, Safety
 from inbound_sync.config.source import YamlDocument, line_of
 from inbound_sync.config.state import DesiredNumber, DesiredState, SafetyPolicy, Unmanaged
 from inbound_sync.errors import ConfigIssue
-from inbound_sync.phone import PhoneError, normalize
+from inbound_sync.phone import PhoneError, PhoneNumber, Request, normalize_many
 
 
 class ParsedFile(NamedTuple):
@@ -114,7 +114,17 @@ def _allowed_keys(parent: tuple[int | str, ...]) -> list[str]:
     return list(model.model_fields) if model is not None else []
 
 
-def resolve(files: Iterable[ParsedFile]) -> tuple[DesiredState | None, list[ConfigIssue]]:
+NormalizeAll = Callable[[list[Request]], list[PhoneNumber | PhoneError]]
+"""Normalizes every declared number at once, in order (config.workers may spread the work)."""
+
+
+def _normalize_here(requests: list[Request]) -> list[PhoneNumber | PhoneError]:
+    return normalize_many(requests)[0]
+
+
+def resolve(
+    files: Iterable[ParsedFile], normalize_all: NormalizeAll = _normalize_here
+) -> tuple[DesiredState | None, list[ConfigIssue]]:
     """Merge files and resolve aliases and numbers; returns the state or every issue found."""
     files = list(files)
     issues: list[ConfigIssue] = []
@@ -123,11 +133,20 @@ def resolve(files: Iterable[ParsedFile]) -> tuple[DesiredState | None, list[Conf
     safety = _single(files, "safety", issues) or Safety()
     assistants = _merge_aliases(files, "assistants", issues)
     strategies = _merge_aliases(files, "strategies", issues)
+    phones = iter(
+        normalize_all(
+            [
+                (entry.number, entry.region or defaults.region, entry.allow_unverified)
+                for parsed in files
+                for _, entry in parsed.entries
+            ]
+        )
+    )
     numbers: dict[str, DesiredNumber] = {}
     for parsed in files:
         for index, entry in parsed.entries:
             resolved = _resolve_entry(
-                parsed, index, entry, defaults, assistants, strategies, issues
+                parsed, index, entry, next(phones), assistants, strategies, issues
             )
             if resolved is None:
                 continue
@@ -215,7 +234,7 @@ def _resolve_entry(
     parsed: ParsedFile,
     index: int,
     entry: NumberEntry,
-    defaults: Defaults,
+    phone: PhoneNumber | PhoneError,
     assistants: dict[str, str],
     strategies: dict[str, str],
     issues: list[ConfigIssue],
@@ -228,13 +247,8 @@ def _resolve_entry(
             ConfigIssue(parsed.path, line_of(parsed.raw, loc), f"numbers[{index}].{field}", message)
         )
 
-    try:
-        phone = normalize(
-            entry.number, entry.region or defaults.region, allow_unverified=entry.allow_unverified
-        )
-    except PhoneError as exc:
-        problem("number", str(exc))
-        phone = None
+    if isinstance(phone, PhoneError):
+        problem("number", str(phone))
     if entry.ensure == "present" and "assistant" not in entry.model_fields_set:
         problem(
             "assistant",
@@ -251,7 +265,7 @@ def _resolve_entry(
             problem(
                 field, f"unknown {field} alias {exc.args[0]!r}: not under {section} and not a UUID"
             )
-    if phone is None or len(issues) > before:
+    if isinstance(phone, PhoneError) or len(issues) > before:
         return None
     return DesiredNumber(
         normalized=phone.normalized,
