@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
@@ -91,20 +93,58 @@ def test_normalize_all_keeps_the_order_and_the_errors_in_their_places() -> None:
     assert isinstance(results[1], phone.PhoneError)
 
 
-def test_numbers_parsed_elsewhere_are_known_here_with_their_verdict(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def fresh_numbers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A process that has parsed no number yet."""
     monkeypatch.setattr(phone, "_PARSED", {})
     monkeypatch.setattr(phone, "_UNVERIFIED", set())
     phone.normalize.cache_clear()
     phone.display.cache_clear()
-    valid = phone.PhoneNumber("918044319240", "+918044319240")
-    phone.adopt([valid, phone.PhoneError("x")], {"999"})
-    assert phone._PARSED == {"918044319240": None}
-    assert {"999"} == phone._UNVERIFIED
-    assert phone.display("918044319240") == "+91 80 4431 9240"  # parsed on demand
+    yield
     phone.normalize.cache_clear()
     phone.display.cache_clear()
+
+
+# Rome's numbers keep a leading zero after the country code; phonenumbers records it apart.
+NUMBERS = ["+918044319240", "+39 06 1234 5678", "+1 650 253 0000", "+44 20 7946 0018"]
+
+
+@pytest.mark.usefixtures("fresh_numbers")
+def test_numbers_parsed_elsewhere_are_known_and_displayed_here_without_parsing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    batch = phone.normalize_many([(text, "IN", False) for text in NUMBERS])
+    expected = [
+        phone.display(r.normalized) for r in batch.results if isinstance(r, phone.PhoneNumber)
+    ]
+    assert expected[1] == "+39 06 1234 5678"
+    # Another process: nothing parsed yet; it learns the batch, and may not parse again.
+    monkeypatch.setattr(phone, "_PARSED", {})
+    phone.normalize.cache_clear()
+    phone.display.cache_clear()
+    phone.adopt(pickle.loads(pickle.dumps(batch)))
+    monkeypatch.setattr(phone.phonenumbers, "parse", forbidden)
+    shown = [phone.display(r.normalized) for r in batch.results if isinstance(r, phone.PhoneNumber)]
+    assert shown == expected
+    assert phone.normalize("+918044319240", "IN").normalized == "918044319240"
+
+
+def forbidden(*_: object) -> None:
+    raise AssertionError("parsed a second time")
+
+
+@pytest.mark.usefixtures("fresh_numbers")
+def test_a_number_adopted_as_unverified_keeps_its_verdict() -> None:
+    # Possible by length in India, but in no assigned range.
+    batch = phone.normalize_many([("+91 10 0000 0000", "IN", True)])
+    assert batch.unverified == {"911000000000"}
+    phone._PARSED.clear()
+    phone._UNVERIFIED.clear()
+    phone.normalize.cache_clear()
+    phone.adopt(batch)
+    with pytest.raises(phone.PhoneError, match="not a valid number"):
+        phone.normalize("+911000000000", "IN")
+    assert phone.normalize("+911000000000", "IN", allow_unverified=True).e164 == "+911000000000"
 
 
 # -- the same result, in parallel ------------------------------------------------------------------

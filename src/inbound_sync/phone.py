@@ -8,7 +8,7 @@ because E.164 is canonical: parsing "+<key>" of a parsed number gives the same n
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import cache, lru_cache
 from typing import NamedTuple
 
@@ -33,10 +33,13 @@ class PhoneNumber(NamedTuple):
         return display(self.normalized)
 
 
+Fields = tuple[int | None, int | None, bool | None, int | None]
+"""What a parse found, compactly: country code, national number and the leading zeros."""
+
 # Every number parsed so far, by key; keys of numbers that are possible but not valid are also in
 # _UNVERIFIED. Extensions are left out: E.164 drops them, so "+<key>" would not re-parse to them.
-# None marks a number parsed in another process (see adopt); display() parses it when asked.
-_PARSED: dict[str, phonenumbers.PhoneNumber | None] = {}
+# A number parsed in another process (see adopt) is held as its Fields until display() needs it.
+_PARSED: dict[str, phonenumbers.PhoneNumber | Fields] = {}
 _UNVERIFIED: set[str] = set()
 
 Request = tuple[str, str, bool]
@@ -78,11 +81,17 @@ def normalize(text: str, region: str, *, allow_unverified: bool = False) -> Phon
     return PhoneNumber(normalized=key, e164=e164)
 
 
-def normalize_many(
-    requests: Sequence[Request],
-) -> tuple[list[PhoneNumber | PhoneError], set[str]]:
-    """normalize() of each request, each error returned in its place; also the keys among them
-    that are possible but not valid. Runs as well in a worker process: see adopt()."""
+class Batch(NamedTuple):
+    """What normalize_many found: a result per request, in order, and what adopt() needs."""
+
+    results: list[PhoneNumber | PhoneError]
+    unverified: set[str]
+    parsed: dict[str, Fields]
+
+
+def normalize_many(requests: Sequence[Request]) -> Batch:
+    """normalize() of each request, each error returned in its place. Runs as well in a worker
+    process, and so also returns what was parsed, for adopt() to make known where it runs."""
     results: list[PhoneNumber | PhoneError] = []
     for text, region, allow_unverified in requests:
         try:
@@ -90,16 +99,35 @@ def normalize_many(
         except PhoneError as exc:
             results.append(exc)
     keys = {result.normalized for result in results if isinstance(result, PhoneNumber)}
-    return results, keys & _UNVERIFIED
+    parsed = {key: _fields(_PARSED[key]) for key in keys if key in _PARSED}
+    return Batch(results, keys & _UNVERIFIED, parsed)
 
 
-def adopt(results: Iterable[PhoneNumber | PhoneError], unverified: Iterable[str]) -> None:
+def adopt(batch: Batch) -> None:
     """Know the numbers normalize_many parsed in another process as if parsed here, so that
-    their E.164 text is recognised without a second parse."""
-    _UNVERIFIED.update(unverified)  # first, as in normalize()
-    for result in results:
-        if isinstance(result, PhoneNumber):
-            _PARSED.setdefault(result.normalized, None)
+    their E.164 text is recognised, and displayed, without a second parse."""
+    _UNVERIFIED.update(batch.unverified)  # first, as in normalize()
+    for key, fields in batch.parsed.items():
+        _PARSED.setdefault(key, fields)
+
+
+def _fields(parsed: phonenumbers.PhoneNumber | Fields) -> Fields:
+    if isinstance(parsed, tuple):
+        return parsed
+    zeros = parsed.number_of_leading_zeros
+    return (parsed.country_code, parsed.national_number, parsed.italian_leading_zero, zeros)
+
+
+def _number(parsed: phonenumbers.PhoneNumber | Fields) -> phonenumbers.PhoneNumber:
+    if not isinstance(parsed, tuple):
+        return parsed
+    country_code, national_number, leading_zero, zeros = parsed
+    return phonenumbers.PhoneNumber(
+        country_code=country_code,
+        national_number=national_number,
+        italian_leading_zero=leading_zero,
+        number_of_leading_zeros=zeros,
+    )
 
 
 def _known(e164: str, region: str, allow_unverified: bool) -> PhoneNumber:
@@ -135,7 +163,6 @@ def display(normalized: str) -> str:
         key = normalize("+" + normalized, DEFAULT_REGION, allow_unverified=True).normalized
     except PhoneError:
         return "+" + normalized
-    parsed = _PARSED[key]
-    if parsed is None:  # adopted from another process
-        parsed = _PARSED[key] = phonenumbers.parse("+" + key)
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return phonenumbers.format_number(
+        _number(_PARSED[key]), phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )

@@ -119,7 +119,7 @@ NormalizeAll = Callable[[list[Request]], list[PhoneNumber | PhoneError]]
 
 
 def _normalize_here(requests: list[Request]) -> list[PhoneNumber | PhoneError]:
-    return normalize_many(requests)[0]
+    return normalize_many(requests).results
 
 
 def resolve(

@@ -70,9 +70,9 @@ class Pool:
         size = max(1, -(-len(requests) // (self.workers * 4)))
         chunks = [requests[i : i + size] for i in range(0, len(requests), size)]
         results: list[PhoneNumber | PhoneError] = []
-        for found, unverified in self.map(normalize_many, chunks):
-            adopt(found, unverified)
-            results.extend(found)
+        for batch in self.map(normalize_many, chunks):
+            adopt(batch)
+            results.extend(batch.results)
         return results
 
 
