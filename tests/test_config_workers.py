@@ -165,13 +165,14 @@ def entry(i: int) -> str:
         assistant = "nobody"  # unknown alias
     elif i % 83 == 3:
         text = f"+{918041000000 + i - 1}"  # declared twice
-    return f'  - number: "{text}"\n    assistant: {assistant}\n'
+    region = "    region: IN\n" if i % 50 == 9 else ""  # its own region, whatever the default
+    return f'  - number: "{text}"\n    assistant: {assistant}\n{region}'
 
 
-def write_config(root: Path, numbers: int, files: int = 3) -> Path:
+def write_config(root: Path, numbers: int, files: int = 3, region: str = "IN") -> Path:
     config = root / "config"
     config.mkdir()
-    (config / "common.yaml").write_text(COMMON)
+    (config / "common.yaml").write_text(COMMON.replace("region: IN", f"region: {region}"))
     per_file = -(-numbers // files)
     for k in range(files):
         body = "".join(entry(i) for i in range(k * per_file, min(numbers, (k + 1) * per_file)))
@@ -219,9 +220,17 @@ def load_in_child(path: Path, count: int) -> dict[str, Any]:
     return result
 
 
-@pytest.mark.parametrize("numbers", [4000, 200], ids=["large", "small"])
-def test_workers_find_exactly_what_one_process_finds(tmp_path: Path, numbers: int) -> None:
-    config = write_config(tmp_path, numbers)
+# Workers normalize a file's numbers as they read it, under the region that file gives, or the
+# tool's default (IN); a default region set in another file (US) makes them guess wrong.
+@pytest.mark.parametrize(
+    ("numbers", "region"),
+    [(4000, "IN"), (4000, "US"), (200, "IN")],
+    ids=["large", "large, guessed region wrong", "small"],
+)
+def test_workers_find_exactly_what_one_process_finds(
+    tmp_path: Path, numbers: int, region: str
+) -> None:
+    config = write_config(tmp_path, numbers, region=region)
     alone, parallel = load_in_child(config, 1), load_in_child(config, 2)
     assert (alone["processes"], parallel["processes"]) == (0, 2)
     # Ctrl-C reaches the whole process group; only the parent acts on it.
@@ -229,7 +238,7 @@ def test_workers_find_exactly_what_one_process_finds(tmp_path: Path, numbers: in
     assert parallel["result"] == alone["result"]
     messages = " ".join(issue[3] for issue in alone["result"]["issues"])
     for kind in (
-        "is not a valid number in region IN",
+        f"is not a valid number in region {region}",
         "unknown assistant alias",
         "already declared",
     ):

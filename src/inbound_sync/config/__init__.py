@@ -13,7 +13,6 @@ from pathlib import Path
 
 from inbound_sync.config.model import json_schema
 from inbound_sync.config.resolve import ParsedFile, resolve, validate_document
-from inbound_sync.config.source import read_yaml
 from inbound_sync.config.state import DesiredNumber, DesiredState, SafetyPolicy
 from inbound_sync.config.workers import pool
 from inbound_sync.errors import ConfigError, ConfigIssue
@@ -62,7 +61,7 @@ def load(paths: Sequence[str], *, workers: int | None = None) -> DesiredState:
     files, issues = expand_paths(paths)
     with pool(files, workers) as workers_pool:
         parsed: list[ParsedFile] = []
-        for document in workers_pool.map(read_yaml, files):
+        for document in workers_pool.read(files):
             result, found = validate_document(document)
             issues.extend(found)
             if result is not None:

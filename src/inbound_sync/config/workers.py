@@ -25,7 +25,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from inbound_sync.phone import PhoneError, PhoneNumber, Request, adopt, normalize_many
+from inbound_sync.config.source import YamlDocument, read_yaml
+from inbound_sync.phone import (
+    DEFAULT_REGION,
+    Batch,
+    PhoneError,
+    PhoneNumber,
+    Request,
+    adopt,
+    normalize_many,
+)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -50,11 +59,20 @@ def worker_count(
 
 
 class Pool:
-    """Maps a function over items: across worker processes when it has them, else here."""
+    """Maps work over items: across worker processes when it has them, else here.
+
+    With workers, each file's numbers are normalized where the file is read, under the default
+    region the file itself gives (or the tool's default); normalize_all then finds those results
+    and computes only the rest. A wrong guess costs time, never correctness: a result is reused
+    only for the very request it answers, or, for a number in international form that parsed,
+    whatever the region (the region does not change what such a number is).
+    """
 
     def __init__(self, executor: ProcessPoolExecutor | None, workers: int) -> None:
         self._executor = executor
         self.workers = workers
+        self._found: dict[Request, PhoneNumber | PhoneError] = {}
+        self._international: dict[tuple[str, bool], PhoneNumber] = {}
 
     def map(self, function: Callable[[T], R], items: Sequence[T]) -> list[R]:
         if self._executor is not None and len(items) > 1:
@@ -65,15 +83,65 @@ class Pool:
                 self._executor = None
         return [function(item) for item in items]
 
+    def read(self, files: Sequence[Path]) -> list[YamlDocument]:
+        """read_yaml of each file, in order."""
+        if self._executor is None:
+            return [read_yaml(path) for path in files]
+        documents = []
+        for document, requests, batch in self.map(read_and_normalize, files):
+            self._remember(requests, batch)
+            documents.append(document)
+        return documents
+
     def normalize_all(self, requests: list[Request]) -> list[PhoneNumber | PhoneError]:
-        """normalize_many over every request, in a few chunks per worker; returns in order."""
-        size = max(1, -(-len(requests) // (self.workers * 4)))
-        chunks = [requests[i : i + size] for i in range(0, len(requests), size)]
-        results: list[PhoneNumber | PhoneError] = []
-        for batch in self.map(normalize_many, chunks):
-            adopt(batch)
-            results.extend(batch.results)
-        return results
+        """normalize() of every request, in order, errors in their places."""
+        known = [self._lookup(request) for request in requests]
+        missing = [
+            request for request, result in zip(requests, known, strict=True) if result is None
+        ]
+        size = max(1, -(-len(missing) // (self.workers * 4)))
+        chunks = [missing[i : i + size] for i in range(0, len(missing), size)]
+        for chunk, batch in zip(chunks, self.map(normalize_many, chunks), strict=True):
+            self._remember(chunk, batch)
+        return [self._found[r] if k is None else k for r, k in zip(requests, known, strict=True)]
+
+    def _remember(self, requests: Sequence[Request], batch: Batch) -> None:
+        adopt(batch)
+        for (text, _, allow), result in zip(requests, batch.results, strict=True):
+            if text.startswith("+") and isinstance(result, PhoneNumber):
+                self._international[text, allow] = result
+        self._found.update(zip(requests, batch.results, strict=True))
+
+    def _lookup(self, request: Request) -> PhoneNumber | PhoneError | None:
+        text, _, allow = request
+        found = self._found.get(request)
+        if found is None and text.startswith("+"):
+            return self._international.get((text, allow))
+        return found
+
+
+def read_and_normalize(path: Path) -> tuple[YamlDocument, list[Request], Batch]:
+    """read_yaml, and normalize_many of the numbers the file seems to declare (run in a worker)."""
+    document = read_yaml(path)
+    requests = _declared(document.data)
+    return document, requests, normalize_many(requests)
+
+
+def _declared(data: object) -> list[Request]:
+    """The numbers of a file not validated yet, each with the default region the file gives."""
+    if not isinstance(data, dict) or not isinstance(data.get("numbers"), list):
+        return []
+    defaults = data.get("defaults")
+    region = defaults.get("region") if isinstance(defaults, dict) else None
+    region = region if isinstance(region, str) else DEFAULT_REGION
+    requests = []
+    for entry in data["numbers"]:
+        if not isinstance(entry, dict):
+            continue
+        text, own, allow = entry.get("number"), entry.get("region"), entry.get("allow_unverified")
+        if isinstance(text, str) and isinstance(own, (str, type(None))):
+            requests.append((text, own or region, allow is True))
+    return requests
 
 
 @contextmanager
