@@ -78,6 +78,26 @@ def test_a_broken_pool_finishes_the_work_here() -> None:
     assert pool.map(str.upper, ["c", "d"]) == ["C", "D"]
 
 
+class DiesAfterOne:
+    """An executor whose workers die after the first result."""
+
+    def map(self, function: Any, items: Any) -> Any:
+        yield function(items[0])
+        raise BrokenProcessPool("a worker died")
+
+
+def test_files_left_when_the_pool_breaks_are_read_here(tmp_path: Path) -> None:
+    files = []
+    for k in range(3):
+        files.append(tmp_path / f"f{k}.yaml")
+        files[-1].write_text(f"version: 1\nnumbers:\n  - number: '+91804431924{k}'\n")
+    documents = list(Pool(DiesAfterOne(), 2).read(files))  # type: ignore[arg-type]
+    assert [d.path for d in documents] == [str(f) for f in files]
+    assert [d.data["numbers"][0]["number"] for d in documents] == [
+        f"+91804431924{k}" for k in range(3)
+    ]
+
+
 def test_normalize_all_keeps_the_order_and_the_errors_in_their_places() -> None:
     requests = [
         ("+918044319240", "IN", False),

@@ -83,15 +83,20 @@ class Pool:
                 self._executor = None
         return [function(item) for item in items]
 
-    def read(self, files: Sequence[Path]) -> list[YamlDocument]:
-        """read_yaml of each file, in order."""
-        if self._executor is None:
-            return [read_yaml(path) for path in files]
-        documents = []
-        for document, requests, batch in self.map(read_and_normalize, files):
-            self._remember(requests, batch)
-            documents.append(document)
-        return documents
+    def read(self, files: Sequence[Path]) -> Iterator[YamlDocument]:
+        """read_yaml of each file, in order, each as soon as it is read (so that the caller
+        validates one file while the workers still read the next ones)."""
+        done = 0
+        if self._executor is not None and len(files) > 1:
+            try:
+                for document, requests, batch in self._executor.map(read_and_normalize, files):
+                    self._remember(requests, batch)
+                    done += 1
+                    yield document
+            except BrokenProcessPool:
+                self._executor = None  # as in map(): the rest is read here
+        for path in files[done:]:
+            yield read_yaml(path)
 
     def normalize_all(self, requests: list[Request]) -> list[PhoneNumber | PhoneError]:
         """normalize() of every request, in order, errors in their places."""
