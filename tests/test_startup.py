@@ -52,3 +52,10 @@ def test_the_probe_sees_what_a_command_imports(tmp_path):
     config = tmp_path / "inbound.yaml"
     config.write_text("version: 1\nnumbers: []\n", encoding="utf-8")
     assert {"yaml", "pydantic", "phonenumbers"} <= imported_by("validate", str(config))
+
+
+def test_a_small_config_imports_no_process_pool(tmp_path):
+    # Worker processes are for large configs; a small one does not pay for importing them.
+    config = tmp_path / "inbound.yaml"
+    config.write_text("version: 1\nnumbers: []\n", encoding="utf-8")
+    assert imported_by("validate", str(config)).isdisjoint({"multiprocessing", "concurrent"})

@@ -13,17 +13,14 @@ Elsewhere, and for small configs, everything runs in this process.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from inbound_sync.config.source import YamlDocument, read_yaml
 from inbound_sync.phone import (
@@ -35,6 +32,9 @@ from inbound_sync.phone import (
     adopt,
     normalize_many,
 )
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -76,6 +76,8 @@ class Pool:
 
     def map(self, function: Callable[[T], R], items: Sequence[T]) -> list[R]:
         if self._executor is not None and len(items) > 1:
+            from concurrent.futures.process import BrokenProcessPool
+
             try:
                 return list(self._executor.map(function, items))
             except BrokenProcessPool:
@@ -88,6 +90,8 @@ class Pool:
         validates one file while the workers still read the next ones)."""
         done = 0
         if self._executor is not None and len(files) > 1:
+            from concurrent.futures.process import BrokenProcessPool
+
             try:
                 for document, requests, batch in self._executor.map(read_and_normalize, files):
                     self._remember(requests, batch)
@@ -162,6 +166,10 @@ def pool(files: Sequence[Path], requested: int | None = None) -> Iterator[Pool]:
     if count < 2:
         yield Pool(None, 1)
         return
+    # Imported here: a small config never pays for them.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     # Whatever this process has buffered must not be written again by each child.
     sys.stdout.flush()
     sys.stderr.flush()
