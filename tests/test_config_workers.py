@@ -284,7 +284,7 @@ def test_a_valid_large_config_loads_the_same_in_parallel(tmp_path: Path) -> None
 # -- the command line ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", ["0", "two", "-1", "65", "1.5"])
+@pytest.mark.parametrize("value", ["0", "two", "-1", "65", "1.5", "²", "٣"])
 def test_a_bad_worker_count_is_refused_without_echoing_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str
 ) -> None:

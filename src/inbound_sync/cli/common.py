@@ -97,7 +97,7 @@ def load_config(paths: Sequence[str]) -> DesiredState:
     from inbound_sync import config
 
     text = os.environ.get(WORKERS_VARIABLE, "").strip()
-    if text and not (text.isdigit() and 1 <= int(text) <= 64):
+    if text and not (text.isascii() and text.isdigit() and 1 <= int(text) <= 64):
         # The value is not echoed: whatever it is, it is not a worker count.
         raise UsageError(f"{WORKERS_VARIABLE} must be a whole number from 1 to 64")
     return config.load(paths, workers=int(text) if text else None)
