@@ -10,6 +10,7 @@ import pytest
 from api_payloads import ASSIGN_RESPONSE, LIST_RESPONSE, load
 from api_support import OK_BODIES, WRITES, Harness, Op, assign_op, list_op, route
 from inbound_sync.api import RetryPolicy
+from inbound_sync.api import client as client_module
 from inbound_sync.api.models import PAGE_HINTS
 from inbound_sync.errors import (
     ApiError,
@@ -254,6 +255,22 @@ def test_an_empty_pagination_hint_is_not_pagination(empty: object) -> None:
     h = Harness()
     route(h, "GET", "/inbound/list").respond(json={**load(LIST_RESPONSE), "has_more": empty})
     assert len(h.run(list_op)) == 1
+
+
+@pytest.mark.parametrize("name", ["list", "assign", "update", "detach", "delete"])
+def test_an_answer_that_matches_the_contract_is_read_in_one_pass(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # The step-by-step checks (and their second parse of the body) are for unusual answers.
+    def second_parse(_: object) -> object:
+        raise AssertionError("the body was parsed twice")
+
+    monkeypatch.setattr(client_module, "parse_json", second_parse)
+    h = Harness()
+    h.router.route().respond(200, json=OK_BODIES[name])
+    op = list_op if name == "list" else next(w[3] for w in WRITES if w[0] == name)
+    h.run(op)
+    assert h.calls == 1
 
 
 def test_pagination_hints_in_a_write_answer_are_ignored() -> None:

@@ -352,17 +352,18 @@ class InboundClient:
         # whole body built first (it doubled the peak memory of a large list).
         try:
             envelope = adapter.validate_json(response.content)
-        except ValidationError:
-            pass
-        else:
-            if envelope.success is not False and not (request.write or _paged(envelope)):
-                return _Verdict("ok", response.status_code, value=envelope.data)
-        return self._judge_unusual_body(request, response, adapter)
+        except ValidationError as exc:
+            return self._judge_unusual_body(request, response, exc)
+        paged = not request.write and _paged(envelope)
+        if envelope.success is False or paged:
+            return self._judge_unusual_body(request, response, None)
+        return _Verdict("ok", response.status_code, value=envelope.data)
 
     def _judge_unusual_body(
-        self, request: _Request, response: httpx.Response, adapter: TypeAdapter[Envelope[T]]
+        self, request: _Request, response: httpx.Response, invalid: ValidationError | None
     ) -> _Verdict:
-        """Names what is wrong with a body the models refused, or one that refuses or pages."""
+        """Names what is wrong with a body that refuses, pages, or does not match the contract
+        (`invalid`, the models' verdict; None when they accepted it)."""
         status = response.status_code
         try:
             body = parse_json(response.content)
@@ -378,12 +379,10 @@ class InboundClient:
             return _failed(status, refused)
         if not request.write and any(body.get(hint) for hint in PAGE_HINTS):
             return self._malformed(request, status, "a paginated list, which is not supported")
-        try:
-            envelope = adapter.validate_json(response.content)
-        except ValidationError as exc:
-            problem = f"a body that does not match the contract: {format_validation(exc)}"
-            return self._malformed(request, status, problem)
-        return _Verdict("ok", status, value=envelope.data)
+        if invalid is None:
+            raise AssertionError("unreachable: an accepted body comes here only to refuse or page")
+        problem = f"a body that does not match the contract: {format_validation(invalid)}"
+        return self._malformed(request, status, problem)
 
     def _malformed(self, request: _Request, status: int, problem: str) -> _Verdict:
         error = format_error(
