@@ -1,14 +1,16 @@
-"""Shared fixtures: run the CLI in-process and capture what it prints."""
+"""Shared fixtures: run the CLI in-process and capture what it prints; a seeded sandbox app."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from starlette.applications import Starlette
 
 from inbound_sync.cli import main
+from sandbox_fixtures import sandbox_app
 
 
 class Run(NamedTuple):
@@ -45,3 +47,10 @@ def write_yaml(tmp_path: Path) -> Callable[[str, str], Path]:
 
 def argv(*parts: str | Path) -> Sequence[str]:
     return [str(p) for p in parts]
+
+
+@pytest.fixture
+def app() -> Iterator[Starlette]:
+    """The sandbox app seeded from examples/sandbox-seed.yaml, in memory, closed afterwards."""
+    with sandbox_app() as application:
+        yield application

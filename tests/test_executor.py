@@ -8,16 +8,10 @@ import pytest
 
 from e2e_support import bindings, client_for, converge, plan_and_apply, snapshot_of
 from planning import A1, A2, S1, state, want
-from sandbox_fixtures import controller, sandbox_app
+from sandbox_fixtures import controller
 
 N1, N2, N3 = "918044319240", "918044319241", "918044319242"
 GLOBEX_NUMBER = "918044319999"
-
-
-@pytest.fixture
-def app():
-    with sandbox_app() as application:
-        yield application
 
 
 def writes(app) -> int:

@@ -38,12 +38,6 @@ ADMIN_ROUTES = [
 ]
 
 
-@pytest.fixture
-def app():
-    with sandbox_app() as app:
-        yield app
-
-
 @pytest.mark.parametrize(("method", "path", "body"), ADMIN_ROUTES)
 @pytest.mark.parametrize("key", [None, ACME, "wrong"])
 def test_admin_endpoints_refuse_anything_but_the_admin_token(app, method, path, body, key):

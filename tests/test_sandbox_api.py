@@ -28,12 +28,6 @@ from sandbox_fixtures import (
 
 
 @pytest.fixture
-def app():
-    with sandbox_app() as app:
-        yield app
-
-
-@pytest.fixture
 def clock():
     return FakeClock()
 

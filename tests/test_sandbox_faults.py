@@ -19,14 +19,7 @@ from sandbox_fixtures import (
     error,
     listed,
     run,
-    sandbox_app,
 )
-
-
-@pytest.fixture
-def app():
-    with sandbox_app() as app:
-        yield app
 
 
 def arm(app, **rule):
