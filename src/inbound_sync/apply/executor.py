@@ -32,7 +32,6 @@ class Outcome(NamedTuple):
     status: Status
     message: str
     attempts: int = 1
-    rereads: int = 0
 
 
 class ApplyReport(NamedTuple):
@@ -199,29 +198,25 @@ class Executor:
                 "inbound_id": change.inbound_id or "",
             }
         )
-        rereads = 0
         for attempt in range(1, self.settings.attempts + 1):
             try:
                 await self.account.write(change)
-                return Outcome(change, "done", "done", attempt, rereads)
+                return Outcome(change, "done", "done", attempt)
             except OutcomeUnknown as exc:
-                rereads += 1
                 verdict = await self._after_unknown(change, exc)
             except ConflictError as exc:
-                rereads += 1
                 verdict = await self._after_conflict(change, exc)
             except NotFoundError as exc:
-                rereads += 1
                 verdict = await self._after_not_found(change, exc)
             except ApiError as exc:
                 verdict = ("failed", exc.detail)
             if verdict is not None:
-                return Outcome(change, verdict[0], verdict[1], attempt, rereads)
+                return Outcome(change, verdict[0], verdict[1], attempt)
         message = (
             f"outcome still unknown after {self.settings.attempts} attempts; "
             "the account does not show the change"
         )
-        return Outcome(change, "failed", message, self.settings.attempts, rereads)
+        return Outcome(change, "failed", message, self.settings.attempts)
 
     async def _reread(self) -> AccountView | None:
         try:
