@@ -53,6 +53,17 @@ def test_each_parse_failure_says_why(text, reason):
     assert str(caught.value) == f"{text!r} is not a phone number ({reason})"
 
 
+@pytest.mark.usefixtures("fresh")
+def test_a_parse_failure_of_a_kind_phonenumbers_may_add_later_is_still_explained(monkeypatch):
+    def fails(*_: object) -> None:
+        raise phone.phonenumbers.NumberParseException(99, "something new")
+
+    monkeypatch.setattr(phone.phonenumbers, "parse", fails)
+    with pytest.raises(PhoneError) as caught:
+        normalize("+91 80 4431 9299", "IN")
+    assert str(caught.value) == "'+91 80 4431 9299' is not a phone number (cannot be parsed)"
+
+
 def test_a_number_impossible_even_unverified_names_its_region():
     with pytest.raises(PhoneError) as caught:
         normalize("+91 123", "IN", allow_unverified=True)
