@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest actionlint bench soak clean
+.PHONY: demo test lint typecheck pytest actionlint bench soak mutation clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,11 +29,11 @@ demo: $(STAMP)
 test: $(STAMP) lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests examples benchmarks
-	$(BIN)/ruff format --check src tests examples benchmarks
+	$(BIN)/ruff check src tests examples benchmarks tools
+	$(BIN)/ruff format --check src tests examples benchmarks tools
 
 typecheck: $(STAMP)
-	$(BIN)/mypy src
+	$(BIN)/mypy src tools
 
 pytest: $(STAMP) $(ACTIONLINT)
 	$(BIN)/pytest -q
@@ -47,6 +47,11 @@ bench: $(STAMP)
 # The fault soak at a larger size than the one `make test` runs.
 soak: $(STAMP)
 	INBOUND_SYNC_SOAK_ROUNDS=200 $(BIN)/pytest -q -m soak
+
+# Mutation testing of the core modules, each against its own tests (tools/mutation.py): about
+# half an hour on two cores, so not part of `make test`. Figures: docs/mutation.md.
+mutation: $(STAMP)
+	$(BIN)/python tools/mutation.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache $(LINT)/node_modules

@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
@@ -98,6 +99,7 @@ class Score(NamedTuple):
     counts: Counter[str]
     survivors: tuple[str, ...]
     finished: bool
+    seconds: float
 
     @property
     def total(self) -> int:
@@ -159,6 +161,7 @@ def mutmut(*args: str) -> list[str]:
 def run(target: Target, timeout: float) -> Score:
     """Mutate one module and run its tests against every mutant, within `timeout` seconds."""
     work = prepare(target)
+    start = time.monotonic()
     log = work / "mutmut.log"
     print(f"== {target.name}: {target.path} (log: {log.relative_to(ROOT)})", flush=True)
     with log.open("w", encoding="utf-8") as out:
@@ -176,10 +179,10 @@ def run(target: Target, timeout: float) -> Score:
             process.wait()
             finished = False
             print(f"   stopped after {timeout:.0f} s; the figures below are partial", flush=True)
-    return results(target, work, finished)
+    return results(target, work, finished, time.monotonic() - start)
 
 
-def results(target: Target, work: Path, finished: bool) -> Score:
+def results(target: Target, work: Path, finished: bool, seconds: float) -> Score:
     """Every mutant's status, as `mutmut results --all` lists them."""
     listing = subprocess.run(
         mutmut("results", "--all", "true"), cwd=work, capture_output=True, text=True, check=False
@@ -191,12 +194,13 @@ def results(target: Target, work: Path, finished: bool) -> Score:
             statuses[found.group(1)] = found.group(2)
     survivors = tuple(sorted(name for name, status in statuses.items() if status not in DETECTED))
     (work / "survivors.txt").write_text("".join(f"{s}\n" for s in survivors), encoding="utf-8")
-    return Score(target.name, Counter(statuses.values()), survivors, finished)
+    return Score(target.name, Counter(statuses.values()), survivors, finished, seconds)
 
 
 def report(scores: list[Score]) -> str:
-    """One line per module: mutants, detected, survived, any other status, the score."""
-    lines = [f"{'module':<10} {'mutants':>7} {'killed':>7} {'survived':>8} {'score':>7}  other"]
+    """One line per module: mutants, detected, survived, the score, the time, other statuses."""
+    header = f"{'module':<10} {'mutants':>7} {'killed':>7} {'survived':>8} {'score':>7} {'time':>6}"
+    lines = [header + "  other"]
     for s in scores:
         other = ", ".join(
             f"{n} {status}"
@@ -206,7 +210,7 @@ def report(scores: list[Score]) -> str:
         partial = "" if s.finished else "  (partial: stopped or failed, see its log)"
         lines.append(
             f"{s.name:<10} {s.total:>7} {s.detected:>7} {s.counts['survived']:>8} "
-            f"{s.percent:>6.1f}%  {other}{partial}"
+            f"{s.percent:>6.1f}% {s.seconds:>5.0f}s  {other}{partial}"
         )
     return "\n".join(lines)
 
@@ -226,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     print(report(scores))
     for score in scores:
         if score.survivors:
-            print(f"{score.name}: survivors listed in build/mutation/{score.name}/survivors.txt")
+            listed = (SCRATCH / score.name / "survivors.txt").relative_to(ROOT)
+            print(f"{score.name}: the mutants not killed are listed in {listed}")
     return 0 if all(s.finished for s in scores) else 1
 
 
