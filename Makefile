@@ -49,7 +49,7 @@ soak: $(STAMP)
 	INBOUND_SYNC_SOAK_ROUNDS=200 $(BIN)/pytest -q -m soak
 
 # Mutation testing of the core modules, each against its own tests (tools/mutation.py): about
-# half an hour on two cores, so not part of `make test`. Figures: docs/mutation.md.
+# ten minutes on two idle cores, so not part of `make test`. Figures: docs/mutation.md.
 mutation: $(STAMP)
 	$(BIN)/python tools/mutation.py
 
