@@ -25,9 +25,9 @@ numbers:
     strategy: crm
   - number: "080 4431 9241"
     assistant: null
+    protect: true
   - number: "+918044319242"
     ensure: absent
-    protect: true
 """
 
 
@@ -45,12 +45,13 @@ def test_basic_file_resolves_aliases_and_normalizes(write_yaml):
         SUPPORT,
         CRM,
     )
-    assert (second.normalized, second.assistant_id, second.ensure) == (
+    assert (second.normalized, second.assistant_id, second.ensure, second.protect) == (
         "918044319241",
         None,
         "present",
+        True,
     )
-    assert (third.ensure, third.protect) == ("absent", True)
+    assert (third.ensure, third.protect) == ("absent", False)
     assert first.source.endswith("inbound.yaml:7")
     assert state.unmanaged == "ignore"
     assert state.safety == config.SafetyPolicy(10, 30.0)

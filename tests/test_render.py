@@ -97,7 +97,10 @@ def test_colour_only_when_asked():
 def test_refusals_are_explained_with_the_override():
     _, plan = sample_plan(unmanaged="delete", max_destructive=1)
     out = text.format_refusals(plan)
-    assert "3 destructive changes (deletes + detaches) exceed safety.max_destructive = 1" in out
+    assert (
+        "3 destructive changes (deletes, detaches and unroutings) exceed safety.max_destructive = 1"
+        in out
+    )
     assert "--allow-destructive" in out
     assert "> [!CAUTION]" in markdown.format_plan(plan)
     assert "::error title=inbound-sync%3A refused::3 destructive changes" in github.format_plan(

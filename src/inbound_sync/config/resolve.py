@@ -193,12 +193,13 @@ def _merge_aliases(files: list[ParsedFile], key: str, issues: list[ConfigIssue])
     for parsed in files:
         for name, ident in getattr(parsed.model, key).items():
             loc = (key, name)
-            if not _is_uuid(ident):
+            canonical = canonical_id(ident)
+            if canonical is None:
                 message = f"{ident!r} is not an id (ids are UUIDs)"
                 issues.append(
                     ConfigIssue(parsed.path, line_of(parsed.raw, loc), f"{key}.{name}", message)
                 )
-            elif name in merged and merged[name] != ident:
+            elif name in merged and merged[name] != canonical:
                 message = (
                     f"alias {name!r} is {ident}, but {merged[name]} at {_where(origin[name], loc)}"
                 )
@@ -206,17 +207,21 @@ def _merge_aliases(files: list[ParsedFile], key: str, issues: list[ConfigIssue])
                     ConfigIssue(parsed.path, line_of(parsed.raw, loc), f"{key}.{name}", message)
                 )
             else:
-                merged.setdefault(name, ident)
+                merged.setdefault(name, canonical)
                 origin.setdefault(name, parsed)
     return merged
 
 
-def _is_uuid(value: str) -> bool:
+def canonical_id(value: str) -> str | None:
+    """The canonical form of an id (lower case, dashed), or None if it is not a UUID.
+
+    uuid.UUID also reads upper case, braces, `urn:uuid:` and the form without dashes; the API
+    knows only the canonical one, and ids are compared in it on both sides.
+    """
     try:
-        uuid.UUID(value)
+        return str(uuid.UUID(value))
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def _resolve_ref(value: str | None, aliases: dict[str, str]) -> str | None:
@@ -225,9 +230,10 @@ def _resolve_ref(value: str | None, aliases: dict[str, str]) -> str | None:
         return None
     if value in aliases:
         return aliases[value]
-    if _is_uuid(value):
-        return value
-    raise ValueError(value)
+    ident = canonical_id(value)
+    if ident is None:
+        raise ValueError(value)
+    return ident
 
 
 def _resolve_entry(
@@ -254,6 +260,7 @@ def _resolve_entry(
             "assistant",
             "is required when ensure is present (write null to keep the number detached)",
         )
+    _check_contradictions(entry, problem)
     ids: dict[str, str | None] = {}
     for field, table, section in (
         ("assistant", assistants, "assistants"),
@@ -277,6 +284,25 @@ def _resolve_entry(
         source=_where(parsed, ("numbers", index)),
         description=entry.description,
     )
+
+
+def _check_contradictions(entry: NumberEntry, problem: Callable[[str, str], None]) -> None:
+    """Settings that cannot all hold: each is reported on the line of the one to change."""
+    if entry.ensure == "absent":
+        for field in ("assistant", "strategy", "protect"):
+            if field in entry.model_fields_set and getattr(entry, field) not in (None, False):
+                problem(field, f"contradicts ensure: absent, which deletes the number; {_DROP}")
+        return
+    if entry.assistant is None and entry.strategy is not None:
+        problem(
+            "strategy",
+            "is set but assistant is null: a number without an assistant routes no calls, so "
+            "its strategy would never run; name an assistant, or drop the strategy to keep "
+            "the number detached",
+        )
+
+
+_DROP = "remove one of the two"
 
 
 def _add_number(

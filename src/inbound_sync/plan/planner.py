@@ -144,17 +144,17 @@ def _unmanaged_change(row: RemoteRow, unmanaged: str) -> Change | None:
 def refusals(changes: list[Change], account_size: int, policy: Policy) -> list[str]:
     """Why the safety guards refuse these changes; empty when they may be applied."""
     reasons = [
-        f"{display(c.normalized)} is protected ({c.source}) and the plan would {c.action} it"
+        f"{display(c.normalized)} is protected ({c.source}) and the plan would {_harm(c)}"
         for c in changes
-        if c.protect and c.action in DESTRUCTIVE
+        if c.protect and c.destructive
     ]
     if policy.allow_destructive:
         return reasons
-    destructive = sum(1 for c in changes if c.action in DESTRUCTIVE)
+    destructive = sum(1 for c in changes if c.destructive)
     limit = policy.safety.max_destructive
     if destructive > limit:
         reasons.append(
-            f"{destructive} destructive changes (deletes + detaches) exceed "
+            f"{destructive} destructive changes (deletes, detaches and unroutings) exceed "
             f"safety.max_destructive = {limit}"
         )
     share = 100.0 * destructive / account_size if account_size else 0.0
@@ -165,6 +165,13 @@ def refusals(changes: list[Change], account_size: int, policy: Policy) -> list[s
             f"{account_size} mappings, above safety.max_destructive_percent = {percent:g}"
         )
     return reasons
+
+
+def _harm(change: Change) -> str:
+    """What a destructive change does, in words: its action, or the unrouting an update hides."""
+    if change.action in DESTRUCTIVE:
+        return f"{change.action} it"
+    return f"{change.action} it to no assistant, so that its calls stop routing"
 
 
 def _labels(desired: DesiredState, snapshot: Snapshot) -> dict[str, str]:
