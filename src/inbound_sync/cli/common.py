@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+import tempfile
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO, TypeVar
 
 import click
 
@@ -133,14 +135,44 @@ def open_client(conn: Connection, settings: ConnectionSettings, **options: Any) 
 
 
 def write_private(path: str, text: str) -> None:
-    """Write a file only its owner can read (plans and logs reveal the routing table)."""
+    """Write a file only its owner can read (plans and logs reveal the routing table).
+
+    The whole text is written beside `path` and then renamed over it: a failure leaves the old
+    file as it was, and an existing symlink at `path` is replaced, never followed.
+    """
+    with _temporary_beside(path) as (handle, temporary):
+        handle.write(text)
+        handle.flush()
+        os.replace(temporary, path)
+
+
+@contextlib.contextmanager
+def private_file(path: str) -> Iterator[TextIO]:
+    """A new owner-only file at `path`, open for writing as it goes (an audit log).
+
+    Like write_private, it replaces a symlink at `path` instead of following it.
+    """
+    with _temporary_beside(path) as (handle, temporary):
+        os.replace(temporary, path)
+        yield handle
+
+
+@contextlib.contextmanager
+def _temporary_beside(path: str) -> Iterator[tuple[TextIO, str]]:
+    """An owner-only (0600) temporary file in the directory of `path`, removed if left behind."""
+    target = Path(path)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            yield handle, temporary
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
 
 
 def append_step_summary(markdown: str) -> None:
