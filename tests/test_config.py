@@ -69,7 +69,7 @@ def test_unknown_alias_names_file_line_and_field(write_yaml):
     path = write_yaml("inbound.yaml", text)
     assert errors_of([path]) == [
         f"{path}:9: numbers[0].strategy: unknown strategy alias 'crn': not under strategies "
-        "and not a UUID"
+        "and not a UUID; did you mean 'crm'?"
     ]
 
 
@@ -137,14 +137,18 @@ def test_one_bad_entry_does_not_hide_the_problems_of_the_others(write_yaml):
     ]
 
 
-def test_a_file_with_broken_settings_stops_resolution_to_avoid_false_alias_errors(write_yaml):
+def test_an_alias_table_that_cannot_be_read_qualifies_the_unknown_alias_errors(write_yaml):
     broken = write_yaml("a.yaml", "version: 1\nassistants: [support]\n")
     user = write_yaml(
         "b.yaml", 'version: 1\nnumbers:\n  - number: "+918044319240"\n    assistant: support\n'
     )
     found = errors_of([broken, user])
-    assert len(found) == 1
+    assert len(found) == 2
     assert found[0].startswith(f"{broken}:2: assistants:")
+    assert found[1] == (
+        f"{user}:4: numbers[0].assistant: unknown assistant alias 'support': not under "
+        "assistants and not a UUID (unless a file whose aliases could not be read defines it)"
+    )
 
 
 def test_duplicate_number_across_files_names_both_places(write_yaml):

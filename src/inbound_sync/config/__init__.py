@@ -94,11 +94,11 @@ def load(paths: Sequence[str], *, workers: int | None = None) -> DesiredState:
             issues.extend(found)
             if result is not None:
                 parsed.append(result)
-        if len(parsed) < len(files):
-            # A file whose settings or aliases are unreadable would make others' references
-            # look wrong too; report what is certain and stop.
-            raise ConfigError(issues)
-        state, more = resolve(parsed, workers_pool.normalize_all)
+        # Every file that parses is resolved, so that one file's syntax error does not hide
+        # another's unknown alias or duplicate number; only what cannot be judged is held back.
+        state, more = resolve(
+            parsed, workers_pool.normalize_all, all_read=len(parsed) == len(files)
+        )
     issues.extend(more)
     if issues or state is None:
         raise ConfigError(issues)
