@@ -81,7 +81,7 @@ def schema_rejects(text: str) -> bool:
 
 def test_the_schema_rejects_at_least_the_listed_cases():
     rejected = {name for name, text in CORPUS.items() if schema_rejects(text)}
-    assert SCHEMA_REJECTS <= rejected, sorted(SCHEMA_REJECTS - rejected)
+    assert rejected >= SCHEMA_REJECTS, sorted(SCHEMA_REJECTS - rejected)
 
 
 @pytest.mark.parametrize(
