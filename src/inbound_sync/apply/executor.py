@@ -159,8 +159,10 @@ class Executor:
         self.abandon = abandon or asyncio.Event()
         self.rereader = Rereader(account, settings.reread_window)
         self._in_flight: set[asyncio.Task[object]] = set()
+        self.labels: Mapping[str, str] = {}
 
     async def run(self, plan: Plan, desired: DesiredState) -> ApplyReport:
+        self.labels = plan.labels
         outcomes: list[Outcome] = []
         limit = asyncio.Semaphore(max(1, self.settings.concurrency))
         watcher = asyncio.ensure_future(self._cancel_when_abandoned())
@@ -292,7 +294,8 @@ class Executor:
 
     async def _after_not_found(self, change: Change, exc: NotFoundError) -> tuple[Status, str]:
         if change.action == "assign":
-            return ("failed", exc.detail)  # the assistant or strategy does not exist
+            # The assistant or strategy does not exist.
+            return ("failed", missing_reference(change, exc.detail, self.labels))
         view = await self._reread()
         if view is not None and view.shows(change):
             return (
@@ -301,7 +304,29 @@ class Executor:
             )
         if view is not None and not view.has_mapping(change):
             return ("failed", f"the mapping no longer exists ({exc.detail})")
-        return ("failed", exc.detail)
+        return ("failed", missing_reference(change, exc.detail, self.labels))
+
+
+def missing_reference(change: Change, detail: str, labels: Mapping[str, str]) -> str:
+    """The API's 404 message, with the alias, id and config line of what it did not find.
+
+    The API names only the kind ("Assistant not found", "Inbound context strategy not found");
+    the change says which id of that kind it sent.
+    """
+    after = change.after
+    said = detail.lower()
+    if after is None:
+        return detail
+    if "strategy" in said and after.strategy_id:
+        kind, ident = "strategy", after.strategy_id
+    elif "assistant" in said and after.assistant_id:
+        kind, ident = "assistant", after.assistant_id
+    else:
+        return detail
+    alias = labels.get(ident)
+    named = f"{kind} {alias!r} ({ident})" if alias and alias != ident else f"{kind} {ident}"
+    where = f", referenced at {change.source}" if change.source else ""
+    return f"{detail}: {named}{where} no longer exists in the account, or never did"
 
 
 ABANDONED = (

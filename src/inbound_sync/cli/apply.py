@@ -37,7 +37,13 @@ from inbound_sync.errors import (
 )
 from inbound_sync.output import color_enabled, write
 from inbound_sync.plan import Plan, Policy, Snapshot, make_plan
-from inbound_sync.plan.saved import SavedPlan, dumps, plan_document, read_saved
+from inbound_sync.plan.saved import (
+    SavedPlan,
+    dumps,
+    plan_document,
+    read_saved,
+    stale_differences,
+)
 from inbound_sync.render import report as render_report
 from inbound_sync.render import text
 
@@ -136,9 +142,10 @@ def _from_saved(path: str, saved: SavedPlan, snapshot: Snapshot) -> Prepared:
     plan = make_plan(saved.desired, snapshot, saved.policy)
     now = plan_document(plan, saved.desired, saved.policy, saved.api_url)["changes"]
     if now != saved.changes:
+        differences = "".join(f"\n  {line}" for line in stale_differences(saved.changes, now))
         raise StalePlan(
             f"the account changed since {path} was made; plan again "
-            f"({len(saved.changes)} change(s) saved, {len(now)} needed now)"
+            f"({len(saved.changes)} change(s) saved, {len(now)} needed now):{differences}"
         )
     return Prepared(saved.desired, saved.policy, plan)
 

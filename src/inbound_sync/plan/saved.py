@@ -150,3 +150,43 @@ def read_saved(path: str) -> SavedPlan:
             f"{path} is not a plan file written by `inbound-sync plan --out` "
             f"({where}: {first['msg']})"
         ) from None
+
+
+def stale_differences(
+    saved: list[dict[str, Any]], now: list[dict[str, Any]], limit: int = 10
+) -> list[str]:
+    """The numbers whose planned change is no longer the saved one: saved, then now, each."""
+    was = {c.get("normalized"): c for c in saved}
+    is_ = {c.get("normalized"): c for c in now}
+    differing = sorted(
+        (n for n in was.keys() | is_.keys() if was.get(n) != is_.get(n)), key=lambda n: str(n)
+    )
+    lines = [
+        f"{_number(n)}: saved {_describe(was.get(n))}; now {_describe(is_.get(n))}"
+        for n in differing[:limit]
+    ]
+    if len(differing) > limit:
+        lines.append(f"... and {len(differing) - limit} more")
+    return lines
+
+
+def _number(normalized: object) -> str:
+    text = str(normalized)
+    return display(text) if text.isdigit() else text
+
+
+def _describe(change: dict[str, Any] | None) -> str:
+    if change is None:
+        return "no change"
+    return (
+        f"{change.get('action')} ({_binding(change.get('before'))} -> "
+        f"{_binding(change.get('after'))})"
+    )
+
+
+def _binding(binding: object) -> str:
+    if not isinstance(binding, dict):
+        return "no mapping"
+    assistant = binding.get("assistant_id") or "none"
+    strategy = binding.get("inbound_context_strategy_id") or "none"
+    return f"assistant {assistant}, strategy {strategy}"
