@@ -34,17 +34,26 @@ def validate(paths: tuple[str, ...]) -> int:
 
 
 @cli.command()
-def schema() -> int:
+@click.option(
+    "--out",
+    metavar="FILE",
+    default="-",
+    help="Write the schema to FILE (e.g. inbound-sync.schema.json, where `import` points "
+    "editors); default: standard output.",
+)
+def schema(out: str) -> int:
     """Print the JSON Schema of the config file."""
     from inbound_sync.cli.validate import print_schema
 
-    return print_schema()
+    return print_schema(out)
 
 
 @cli.command()
 @PATHS
 @format_option()
-@click.option("--out", metavar="FILE", help="Save the plan for `apply --plan FILE`.")
+@click.option(
+    "--out", metavar="FILE", help="Save the plan for `apply --plan FILE` (- for standard output)."
+)
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0 when none)."
 )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TextIO, TypeVar
 import click
 
 from inbound_sync.errors import UsageError
+from inbound_sync.output import write
 from inbound_sync.render import FORMATS
 
 if TYPE_CHECKING:
@@ -134,7 +135,37 @@ def open_client(conn: Connection, settings: ConnectionSettings, **options: Any) 
     return InboundClient.from_settings(settings, on_request=on_request, **options)
 
 
-def write_private(path: str, text: str) -> None:
+STDOUT = "-"
+"""As a value of --out: standard output instead of a file."""
+
+
+def write_out(path: str, text: str, *, private: bool = False) -> None:
+    """Write `text` to `path`, or to standard output for "-".
+
+    Missing parent directories are created, and stderr says so. A private file is owner-only;
+    either way an existing symlink at `path` is replaced, never followed.
+    """
+    if path == STDOUT:
+        write(text, nl=False)
+        return
+    parent = Path(path).parent
+    if not parent.is_dir():
+        try:
+            parent.mkdir(parents=True)
+        except OSError as exc:
+            raise UsageError(f"cannot create the directory {parent}: {exc.strerror}") from None
+        write(f"Created the directory {parent}", err=True)
+    write_private(path, text, mode=0o600 if private else _default_mode())
+
+
+def _default_mode() -> int:
+    """What open() would give a new file under the process's umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def write_private(path: str, text: str, *, mode: int = 0o600) -> None:
     """Write a file only its owner can read (plans and logs reveal the routing table).
 
     The whole text is written beside `path` and then renamed over it: a failure leaves the old
@@ -143,6 +174,8 @@ def write_private(path: str, text: str) -> None:
     with _temporary_beside(path) as (handle, temporary):
         handle.write(text)
         handle.flush()
+        if mode != 0o600:
+            os.chmod(temporary, mode)
         os.replace(temporary, path)
 
 
