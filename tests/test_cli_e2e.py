@@ -265,3 +265,41 @@ def test_a_strategy_deleted_in_the_account_is_named_by_alias_id_and_line(sandbox
         f"(f0f6d398-f9d9-4a7b-bc8e-4f24f57ec2de), referenced at {cfg}:8 no longer exists in "
         "the account, or never did"
     ) in applied.out
+
+
+def test_the_undo_plan_file_carries_its_warnings_and_says_it_is_an_undo(
+    sandbox, run_cli, write_yaml, tmp_path
+):
+    parked = str(
+        write_yaml(
+            "parked.yaml",
+            'version: 1\nnumbers:\n  - number: "+918044319260"\n    assistant: null\n',
+        )
+    )
+    sandbox_number = "+918044319260"
+    # Park a number (assigned, then detached), then release it; its undo cannot re-create it.
+    seeded = str(
+        write_yaml(
+            "assigned.yaml",
+            f'version: 1\nnumbers:\n  - number: "{sandbox_number}"\n    assistant: {SUPPORT}\n',
+        )
+    )
+    assert run_cli("apply", seeded, "--auto-approve").code == 0
+    assert run_cli("apply", parked, "--auto-approve").code == 0
+    gone = str(
+        write_yaml(
+            "gone.yaml",
+            f'version: 1\nnumbers:\n  - number: "{sandbox_number}"\n    ensure: absent\n',
+        )
+    )
+    undo = tmp_path / "undo.json"
+    result = run_cli("apply", gone, "--auto-approve", "--undo-out", str(undo))
+    assert result.code == 0, result.err
+
+    document = json.loads(undo.read_text())
+    assert document["warnings"] == [
+        "+91 80 4431 9260 was detached before it was deleted; it cannot be re-created without "
+        "an assistant, so the undo plan leaves it out"
+    ]
+    assert document["desired"]["purpose"] == "undo"
+    assert "purpose" not in json.loads(run_cli("plan", gone, "--format", "json").out)["desired"]

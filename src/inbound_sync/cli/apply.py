@@ -349,6 +349,8 @@ def _write_undo(path: str, result: ApplyReport, prepared: Prepared, base_url: st
     # Undo is itself a reviewed recovery step: it may release what this apply created.
     policy = Policy(desired.safety, allow_destructive=True)
     plan = make_plan(desired, result.final, policy)
+    # The file carries what it leaves out, so that whoever applies it later reads it too.
+    plan = plan._replace(warnings=(*plan.warnings, *warnings))
     document: dict[str, Any] = plan_document(plan, desired, policy, base_url)
     write_private(path, dumps(document))
     for warning in warnings:

@@ -120,6 +120,8 @@ class Plan(NamedTuple):
     refusals: tuple[str, ...]
     account_size: int
     labels: Mapping[str, str]
+    undo: bool = False
+    """True for an undo plan: its unmanaged rows are the numbers the undone apply left alone."""
 
     @property
     def refused(self) -> bool:

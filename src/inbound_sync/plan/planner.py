@@ -53,6 +53,7 @@ def make_plan(desired: DesiredState, snapshot: Snapshot, policy: Policy) -> Plan
         refusals=tuple(refusals(changes, len(snapshot.rows), policy)),
         account_size=len(snapshot.rows),
         labels=_labels(desired, snapshot),
+        undo=desired.purpose == "undo",
     )
 
 

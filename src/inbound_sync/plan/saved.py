@@ -56,7 +56,10 @@ def dumps(document: dict[str, Any]) -> str:
 
 
 def desired_document(desired: DesiredState) -> dict[str, Any]:
+    # "purpose" appears only in undo plans, so that every other plan document stays as it was.
+    purpose = {"purpose": desired.purpose} if desired.purpose != "config" else {}
     return {
+        **purpose,
         "region": desired.region,
         "service": desired.service,
         "unmanaged": desired.unmanaged,
@@ -97,6 +100,7 @@ class _Desired(_Model):
     strategies: dict[str, str]
     files: list[str]
     numbers: list[_Number]
+    purpose: Literal["config", "undo"] = "config"
 
 
 class _Options(_Model):
@@ -132,6 +136,7 @@ def _to_state(doc: _Desired) -> DesiredState:
         assistants=doc.assistants,
         strategies=doc.strategies,
         files=tuple(doc.files),
+        purpose=doc.purpose,
     )
 
 
