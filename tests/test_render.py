@@ -32,9 +32,9 @@ def sample_plan(**kw):
     )
     snap = snapshot(
         row(n(40), A2, S1, assistant_name="Sales Assistant"),
-        row(n(41), A1, S1, strategy_name="CRM lookup"),
-        row(n(42), A1),
-        row(n(44), A1),
+        row(n(41), A1, S1, assistant_name="Support Assistant", strategy_name="CRM lookup"),
+        row(n(42), A1, assistant_name="Support Assistant"),
+        row(n(44), A1, assistant_name="Support Assistant"),
         row("918044319999", OTHER, None, assistant_name="Globex | Bot"),
     )
     return desired, make_plan(desired, snap, Policy(desired.safety))

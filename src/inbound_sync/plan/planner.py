@@ -45,6 +45,7 @@ def make_plan(desired: DesiredState, snapshot: Snapshot, policy: Policy) -> Plan
         else:
             changes.append(change)
     changes.sort(key=lambda c: c.sort_key)
+    warnings += unresolved_assistants(snapshot)
     return Plan(
         changes=tuple(changes),
         unchanged=unchanged,
@@ -71,6 +72,31 @@ def index_rows(snapshot: Snapshot, region: str) -> tuple[dict[str, RemoteRow], l
             continue
         index[key] = row if key == row.normalized else row._replace(normalized=key)
     return index, warnings
+
+
+def unresolved_assistants(snapshot: Snapshot) -> list[str]:
+    """Assistants the account lists by id but no longer names, while it names the others.
+
+    The contract's assistant_name is "resolved for the current user": when it resolves for
+    some assistants but not for one, that one was most likely deleted in the console, and calls
+    to its numbers do not route although git and the account agree.
+    """
+    if not any(row.assistant_name for row in snapshot.rows):
+        return []
+    unnamed: dict[str, list[str]] = {}
+    for row in snapshot.rows:
+        if row.assistant_id and not row.assistant_name:
+            unnamed.setdefault(row.assistant_id, []).append(row.normalized)
+    return [
+        f"assistant {ident} has no name in the account, unlike the others: it may have been "
+        f"deleted, and calls to {_numbers(keys)} may not route"
+        for ident, keys in sorted(unnamed.items())
+    ]
+
+
+def _numbers(keys: list[str], shown: int = 3) -> str:
+    named = ", ".join(display(k) for k in sorted(keys)[:shown])
+    return named + (f" and {len(keys) - shown} more" if len(keys) > shown else "")
 
 
 def _remote_key(row: RemoteRow, region: str, warnings: list[str]) -> str:
