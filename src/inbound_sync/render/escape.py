@@ -1,0 +1,95 @@
+"""One escaping function per output format, for every string that came from the API or a config.
+
+Names, ids, numbers, paths and server messages are data. Each is escaped where it enters a line,
+before the line is styled, so that line breaks, colours and markup stay the renderer's own:
+
+    text(s)             control characters shown visibly (\\x1b, \\n, \\u202e)
+    markdown(s)         text(), then HTML and Markdown neutralized: a table cell or list item
+    markdown_code(s)    text() as a code span that cannot leave its table cell
+    github_message(s)   text(), then the workflow-command encoding of % CR LF
+    github_property(s)  github_message(s), and : and , as well (file=, title=)
+    json(s)             unchanged: json.dumps escapes at serialization
+
+Ordinary names (letters, digits, spaces, most punctuation) come out of each unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+Escape = Callable[[str], str]
+
+# C0, DEL and C1 (which hold every line break str.splitlines knows but two), those two (the line
+# and paragraph separators), and the bidi marks, embeddings, overrides and isolates that make a
+# terminal or a browser show text in another order than it is.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+# HTML's three, backslash (so that data cannot escape our escapes), and the inline markup:
+# code, emphasis, links and images, strikethrough, table pipes. An underscore between two letters
+# or digits cannot emphasize, so support_en stays as written.
+_MARKDOWN = re.compile(r"[\\`*\[\]|~<>&]|(?<![^\W_])_|_(?![^\W_])")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# What would open a block where a list item's text begins: a heading, a list, a thematic break.
+_BLOCK_START = re.compile(r"^(?:[#-]|\+(?= |$)|\d{1,9}[.)](?= |$))")
+
+
+def _visible(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def text(value: str) -> str:
+    """`value` with no control character left raw: no line break, escape sequence or bidi mark."""
+    if value.isprintable():  # the usual case, checked in C: every character above is unprintable
+        return value
+    return _CONTROL.sub(_visible, value)
+
+
+def _markup(match: re.Match[str]) -> str:
+    char = match.group()
+    return _ENTITIES.get(char, "\\" + char)
+
+
+def _block(match: re.Match[str]) -> str:
+    marker = match.group()
+    return marker[:-1] + "\\" + marker[-1]
+
+
+def markdown(value: str) -> str:
+    """`value` as literal Markdown text: no tag, link, emphasis, cell break or new line in it."""
+    return _BLOCK_START.sub(_block, _MARKDOWN.sub(_markup, text(value)))
+
+
+def markdown_code(value: str) -> str:
+    """`value` as a code span in a table cell (GFM keeps `\\|` in the cell and shows `|`)."""
+    body = text(value).replace("|", "\\|")
+    longest = max((len(run) for run in re.findall("`+", body)), default=0)
+    fence = "`" * (longest + 1)
+    # CommonMark strips a space from each end of a span; a backtick at an end would join the fence.
+    if body[:1] in ("`", " ") or body[-1:] in ("`", " "):
+        body = f" {body} "
+    return f"{fence}{body}{fence}"
+
+
+def _command_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def github_message(value: str) -> str:
+    """`value` as the message of a workflow command (`::error ...::message`), on one line."""
+    return _command_data(text(value))
+
+
+def github_property(value: str) -> str:
+    """`value` as a workflow command's property value (file=, title=)."""
+    return github_message(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def json(value: str) -> str:
+    """`value` unchanged: JSON output escapes at serialization, and must round-trip the data."""
+    return value
