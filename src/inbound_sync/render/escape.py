@@ -5,7 +5,7 @@ before the line is styled, so that line breaks, colours and markup stay the rend
 
     text(s)             control characters shown visibly (\\x1b, \\n, \\u202e)
     markdown(s)         text(), then HTML and Markdown neutralized: a table cell or list item
-    markdown_code(s)    text() as a code span that cannot leave its table cell
+    markdown_code(s)    text() as a code span (a source path), else markdown(s)
     github_message(s)   text(), then the workflow-command encoding of % CR LF
     github_property(s)  github_message(s), and : and , as well (file=, title=)
     json(s)             unchanged: json.dumps escapes at serialization
@@ -33,6 +33,7 @@ _MARKDOWN = re.compile(r"[\\`*\[\]|~<>&]|(?<![^\W_])_|_(?![^\W_])")
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # What would open a block where a list item's text begins: a heading, a list, a thematic break.
 _BLOCK_START = re.compile(r"^(?:[#-]|\+(?= |$)|\d{1,9}[.)](?= |$))")
+_NOT_IN_CODE = re.compile("[`|<>]")
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -66,14 +67,13 @@ def markdown(value: str) -> str:
 
 
 def markdown_code(value: str) -> str:
-    """`value` as a code span in a table cell (GFM keeps `\\|` in the cell and shows `|`)."""
-    body = text(value).replace("|", "\\|")
-    longest = max((len(run) for run in re.findall("`+", body)), default=0)
-    fence = "`" * (longest + 1)
-    # CommonMark strips a space from each end of a span; a backtick at an end would join the fence.
-    if body[:1] in ("`", " ") or body[-1:] in ("`", " "):
-        body = f" {body} "
-    return f"{fence}{body}{fence}"
+    """`value` as a code span; as markdown() text when a span could not hold it as it is."""
+    shown = text(value)
+    # A backtick would end the span, a pipe the table cell, and <, > are kept out of the output
+    # altogether; the span trims an outer space. Such paths are rare enough to show as text.
+    if _NOT_IN_CODE.search(shown) or not shown or shown != shown.strip(" "):
+        return markdown(value)
+    return f"`{shown}`"
 
 
 def _command_data(value: str) -> str:
