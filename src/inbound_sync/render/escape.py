@@ -30,9 +30,11 @@ _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # code, emphasis, links and images, strikethrough, table pipes. An underscore between two letters
 # or digits cannot emphasize, so support_en stays as written.
 _MARKDOWN = re.compile(r"[\\`*\[\]|~<>&]|(?<![^\W_])_|_(?![^\W_])")
+_MARKUP_CHARS = re.compile(r"[\\`*\[\]|~<>&_]")
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # What would open a block where a list item's text begins: a heading, a list, a thematic break.
 _BLOCK_START = re.compile(r"^(?:[#-]|\+(?= |$)|\d{1,9}[.)](?= |$))")
+_BLOCK_FIRST = frozenset("#-+0123456789")
 _NOT_IN_CODE = re.compile("[`|<>]")
 
 
@@ -56,14 +58,15 @@ def _markup(match: re.Match[str]) -> str:
     return _ENTITIES.get(char, "\\" + char)
 
 
-def _block(match: re.Match[str]) -> str:
-    marker = match.group()
-    return marker[:-1] + "\\" + marker[-1]
-
-
 def markdown(value: str) -> str:
     """`value` as literal Markdown text: no tag, link, emphasis, cell break or new line in it."""
-    return _BLOCK_START.sub(_block, _MARKDOWN.sub(_markup, text(value)))
+    shown = text(value)
+    if _MARKUP_CHARS.search(shown):  # a plain character class first: most names have none
+        shown = _MARKDOWN.sub(_markup, shown)
+    start = _BLOCK_START.match(shown) if shown[:1] in _BLOCK_FIRST else None
+    if start:  # the backslash goes before the marker's last character: \#, \-, 1\.
+        return f"{shown[: start.end() - 1]}\\{shown[start.end() - 1 :]}"
+    return shown
 
 
 def markdown_code(value: str) -> str:
