@@ -110,7 +110,8 @@ def test_refusals_are_explained_with_the_override():
 
 def test_github_annotation_escapes_commas_colons_and_newlines():
     line = github.annotation("warning", "a%b\nc", "dir,x/in:bound.yaml:7", "t")
-    assert line == "::warning file=dir%2Cx/in%3Abound.yaml,line=7,title=t::a%25b%0Ac"
+    # The line break is shown as \n, as in text output, then percent-encoded with the rest.
+    assert line == "::warning file=dir%2Cx/in%3Abound.yaml,line=7,title=t::a%25b\\nc"
 
 
 def test_in_sync_drift_reads_as_such():

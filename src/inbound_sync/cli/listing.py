@@ -12,14 +12,22 @@ from inbound_sync.output import write
 from inbound_sync.phone import display
 from inbound_sync.plan import RemoteRow, Snapshot
 from inbound_sync.plan.importer import import_config
+from inbound_sync.render import escape
 
 HEADINGS = ("NUMBER", "ASSISTANT", "STRATEGY", "UPDATED")
 
 
 def _cells(row: RemoteRow) -> tuple[str, str, str, str]:
+    """Every cell is the account's data, escaped before the columns are measured."""
     assistant = row.assistant_name or row.assistant_id or "(detached)"
     strategy = row.strategy_name or row.strategy_id or "-"
-    return (display(row.normalized), assistant, strategy, row.updated_at or "-")
+    number, updated = display(row.normalized), row.updated_at or "-"
+    return (
+        escape.text(number),
+        escape.text(assistant),
+        escape.text(strategy),
+        escape.text(updated),
+    )
 
 
 def format_table(snapshot: Snapshot) -> str:
@@ -60,7 +68,7 @@ def run_import(conn: Connection, *, out: str | None, region: str) -> int:
     snapshot, _ = read_snapshot(conn)
     text, warnings = import_config(snapshot, region)
     for warning in warnings:
-        write(f"Warning: {warning}", err=True)
+        write(f"Warning: {escape.text(warning)}", err=True)
     if out is None:
         write(text, nl=False)
         return 0
