@@ -41,13 +41,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         write("Aborted.", err=True)
         return EXIT_ERROR
     except InboundSyncError as exc:
-        write(f"Error: {exc}", err=True)
+        write(f"Error: {_shown(exc)}", err=True)
         return exc.exit_code
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
     except Exception as exc:  # the last resort: a bug must still not show users a traceback
         return _internal_error(exc)
     return result if isinstance(result, int) else 0
+
+
+def _shown(exc: BaseException) -> str:
+    """An error's message for the terminal: our line breaks kept, any control character in the
+    data it quotes (a server's message, a YAML value) shown visibly."""
+    from inbound_sync.render import escape
+
+    return "\n".join(escape.text(line) for line in str(exc).split("\n"))
 
 
 def _interrupted(exc: KeyboardInterrupt) -> int:
@@ -62,7 +70,7 @@ def _internal_error(exc: Exception) -> int:
     if os.environ.get("INBOUND_SYNC_TRACEBACK"):
         traceback.print_exception(exc)
     write(
-        f"Internal error: {type(exc).__name__}: {exc}\n"
+        f"Internal error: {type(exc).__name__}: {_shown(exc)}\n"
         "This is a bug in inbound-sync; please report it "
         "(set INBOUND_SYNC_TRACEBACK=1 to see where it happened).",
         err=True,

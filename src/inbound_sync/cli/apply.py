@@ -44,8 +44,8 @@ from inbound_sync.plan.saved import (
     read_saved,
     stale_differences,
 )
+from inbound_sync.render import escape, text
 from inbound_sync.render import report as render_report
-from inbound_sync.render import text
 
 
 class Options(NamedTuple):
@@ -354,7 +354,7 @@ def _write_undo(path: str, result: ApplyReport, prepared: Prepared, base_url: st
     document: dict[str, Any] = plan_document(plan, desired, policy, base_url)
     write_private(path, dumps(document))
     for warning in warnings:
-        write(f"Warning: {warning}", err=True)
+        write(f"Warning: {escape.text(warning)}", err=True)
     write(
         f"Saved the undo plan to {path}; run it with: inbound-sync apply --plan {path}",
         err=True,

@@ -56,7 +56,7 @@ def _tail(plan: Plan) -> list[str]:
     lines: list[str] = []
     if plan.unmanaged:
         lines += [
-            f"<details><summary>Unmanaged numbers ({len(plan.unmanaged)}), left alone</summary>",
+            f"<details><summary>{words.unmanaged_summary(plan)}</summary>",
             "",
             *[f"- {words.unmanaged_row(plan, row, escape.markdown)}" for row in plan.unmanaged],
             "",

@@ -30,7 +30,9 @@ def progress_line(outcome: Outcome, index: int, total: int) -> str:
     """One line per finished change, for logs that are not a terminal."""
     change = outcome.change
     head = f"[{index}/{total}] {outcome.status:<7} {change.action:<6}"
-    return f"{head} {words.number(change, escape.text)}: {escape.text(outcome.message)}"
+    line = f"{head} {words.number(change, escape.text)}"
+    # A plain success says nothing its status did not ("done: done").
+    return line if outcome.message == outcome.status else f"{line}: {escape.text(outcome.message)}"
 
 
 def summary_line(report: ApplyReport) -> str:

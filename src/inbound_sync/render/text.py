@@ -49,17 +49,13 @@ def format_drift(plan: Plan, *, color: bool = False) -> str:
 def format_refusals(plan: Plan, *, color: bool = False) -> str:
     head = style("Refused by the safety guards:", color, fg="red", bold=True)
     body = [f"  - {escape.text(reason)}" for reason in plan.refusals]
-    hint = (
-        "Nothing was written. Review the plan; to proceed, pass --allow-destructive "
-        "(thresholds) or remove `protect: true` in a reviewed commit."
-    )
-    return "\n".join([head, *body, hint]) + "\n"
+    return "\n".join([head, *body, "Nothing was written. " + words.override_hint(plan)]) + "\n"
 
 
 def _tail(plan: Plan, color: bool) -> list[str]:
     lines: list[str] = []
     if plan.unmanaged:
-        lines += ["", "Unmanaged (in the account, not in git; left alone):"]
+        lines += ["", words.unmanaged_heading(plan) + ":"]
         lines += [f"  {words.unmanaged_row(plan, row, escape.text)}" for row in plan.unmanaged]
     if plan.warnings:
         lines += ["", style("Warnings:", color, fg="yellow", bold=True)]

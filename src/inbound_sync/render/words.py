@@ -87,4 +87,35 @@ def drift_line(plan: Plan) -> str:
 
 
 def unmanaged_row(plan: Plan, row: RemoteRow, esc: Escape) -> str:
-    return f"{number(row, esc)}  {binding(plan, row.binding, esc)}"
+    return f"{number(row, esc):<18} {binding(plan, row.binding, esc)}"
+
+
+def unmanaged_heading(plan: Plan) -> str:
+    """What the unmanaged list is: for an undo plan, the numbers the undone apply left alone."""
+    if plan.undo:
+        return "Not part of the undo (this apply did not change them; left as they are)"
+    return "Unmanaged (in the account, not in git; left alone)"
+
+
+def unmanaged_summary(plan: Plan) -> str:
+    count = len(plan.unmanaged)
+    if plan.undo:
+        return f"Numbers not part of the undo ({count}), left as they are"
+    return f"Unmanaged numbers ({count}), left alone"
+
+
+def override_hint(plan: Plan) -> str:
+    """How to go ahead, naming only the overrides that apply to this refusal."""
+    protected = sum(1 for c in plan.changes if c.protect and c.destructive)
+    hints = []
+    if len(plan.refusals) > protected:
+        hints.append(
+            "to exceed the thresholds, pass --allow-destructive, or raise "
+            "safety.max_destructive / safety.max_destructive_percent in a reviewed commit"
+        )
+    if protected:
+        hints.append(
+            "to change a protected number, remove its `protect: true` in a reviewed commit "
+            "(--allow-destructive does not override it)"
+        )
+    return "Review the plan; " + "; ".join(hints) + "."
