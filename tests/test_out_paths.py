@@ -73,3 +73,57 @@ def test_imported_config_validates(tmp_path):
     assert [n.normalized for n in config.load([str(tmp_path / "imported.yaml")]).numbers] == [
         "918044319240"
     ]
+
+
+def test_import_out_creates_missing_directories_and_points_at_the_schema(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run_main("schema", "--out", "inbound-sync.schema.json").code == 0
+    with served() as (_sandbox, url):
+        monkeypatch.setenv("INBOUND_SYNC_API_URL", url)
+        monkeypatch.setenv("INBOUND_SYNC_API_KEY", ACME_KEY)
+        (tmp_path / "seed.yaml").write_text(CONFIG)
+        assert run_main("apply", "seed.yaml", "--auto-approve").code == 0
+        result = run_main("import", "--out", "inbound/imported.yaml")
+        assert result.code == 0, result.err
+        listed = run_main("import", "--out", "-")
+        assert listed.code == 0
+
+    written = (tmp_path / "inbound" / "imported.yaml").read_text()
+    assert written.splitlines()[0] == "# yaml-language-server: $schema=../inbound-sync.schema.json"
+    assert '- number: "+91 80 4431 9240"' in written
+    assert result.err.splitlines()[0] == "Created the directory inbound"
+    assert "Editors validate it" not in result.err  # the schema file is there
+    assert listed.out.splitlines()[0] == (
+        "# yaml-language-server: $schema=inbound-sync.schema.json"
+    )
+    assert listed.err == ""
+    assert not (tmp_path / "-").exists()
+    assert run_main("validate", "inbound/").code == 0
+
+
+def test_import_says_how_to_write_the_schema_it_points_at(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with served() as (_sandbox, url):
+        monkeypatch.setenv("INBOUND_SYNC_API_URL", url)
+        monkeypatch.setenv("INBOUND_SYNC_API_KEY", ACME_KEY)
+        result = run_main("import", "--schema", "https://example.invalid/s.json")
+        bare = run_main("import", "--schema", "")
+        hinted = run_main("import")
+    assert (
+        result.out.splitlines()[0]
+        == "# yaml-language-server: $schema=https://example.invalid/s.json"
+    )
+    assert not bare.out.startswith("# yaml-language-server")
+    assert hinted.err.strip() == (
+        "Editors validate it with inbound-sync.schema.json; write that file with: "
+        "inbound-sync schema --out inbound-sync.schema.json"
+    )
+
+
+def test_import_never_replaces_a_dangling_symlink(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "imported.yaml").symlink_to(tmp_path / "elsewhere.yaml")
+    result = run_main("import", "--out", "imported.yaml")
+    assert result.code == 1
+    assert "imported.yaml already exists; import never overwrites a file" in result.err
+    assert not (tmp_path / "elsewhere.yaml").exists()

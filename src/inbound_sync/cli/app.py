@@ -124,9 +124,19 @@ def list_(**kwargs: Any) -> int:
 
 
 @cli.command(name="import")
-@click.option("--out", metavar="FILE", help="Write the config here instead of stdout.")
+@click.option(
+    "--out",
+    metavar="FILE",
+    help="Write the config here (missing directories are made); default or -: stdout.",
+)
 @click.option(
     "--region", default="IN", show_default=True, help="Default region written into the config."
+)
+@click.option(
+    "--schema",
+    metavar="URL|PATH",
+    help="Schema for the file's yaml-language-server comment (default: inbound-sync.schema.json "
+    "in the working directory, as `inbound-sync schema --out` writes it; '' for none).",
 )
 @api_options
 def import_(**kwargs: Any) -> int:
@@ -134,7 +144,7 @@ def import_(**kwargs: Any) -> int:
     from inbound_sync.cli.listing import run_import
 
     conn = connection(kwargs)
-    return run_import(conn, out=kwargs["out"], region=kwargs["region"])
+    return run_import(conn, out=kwargs["out"], region=kwargs["region"], schema=kwargs["schema"])
 
 
 @cli.group()
