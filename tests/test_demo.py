@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,3 +30,20 @@ def test_demo_runs_the_whole_loop():
     positions = [out.find(step) for step in steps]
     assert -1 not in positions, out
     assert positions == sorted(positions)
+
+
+def test_make_demo_installs_the_tool_and_its_sandbox_but_no_dev_tools(tmp_path):
+    make = shutil.which("make")
+    assert make is not None
+    # -n: print the commands; -B: all of them, as in a fresh clone with no .venv yet.
+    commands = subprocess.run(
+        [make, "-n", "-B", "demo", f"VENV={tmp_path / 'venv'}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    installs = [line for line in commands.splitlines() if "pip install" in line]
+    assert len(installs) == 1, commands
+    assert installs[0].endswith("pip install --quiet -e '.[sandbox]'")
+    assert commands.rstrip().endswith("python examples/demo.py")
