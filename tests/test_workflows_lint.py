@@ -328,9 +328,11 @@ def _make_dry_run(target: str, tmp_path: Path) -> str:
     """The commands `make TARGET` would run in a fresh clone (-B: as if nothing was built)."""
     make = shutil.which("make")
     assert make is not None
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
     done = subprocess.run(
-        [make, "-n", "-B", target, f"VENV={tmp_path / 'venv'}"],
+        [make, "-n", "-B", "--no-print-directory", target, f"VENV={tmp_path / 'venv'}"],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         check=True,
