@@ -1,11 +1,15 @@
 """The async HTTP client of the Inbound API: auth, retries, error shapes, redaction; no planning.
 
-settings.py  ConnectionSettings.from_sources (flags, env, defaults), ApiKey (never shown), Timeouts
+settings.py  ConnectionSettings.from_sources (flags, env, defaults), ApiKey (never shown),
+             Timeouts (connect, read, and a deadline for a whole attempt), the answer size limit
 client.py    InboundClient: list / assign / update / detach / delete; RequestRecord, request_tag,
-             verbose_logger for one log line per HTTP attempt
+             verbose_logger for one log line per HTTP attempt; WaitNotice, format_wait for the
+             waits between attempts
+body.py      an answer's body read and decompressed within the size limit, never past it
 models.py    the answers as frozen pydantic models: RemoteMapping, UpdateResult, DetachResult, ...
 retry.py     RetryPolicy and the rules: reads retry on 429/5xx/network, writes only when unsent
 errors.py    an HTTP answer or failure -> the typed exceptions of `inbound_sync.errors`
+redaction.py the key replaced by '***' in any text shown: plain, escaped, or clipped mid-way
 
 Writes are never retried once the server may have acted; they raise OutcomeUnknown instead.
 """
@@ -18,7 +22,10 @@ from inbound_sync.api.client import (
     RequestHook,
     RequestRecord,
     Unset,
+    WaitHook,
+    WaitNotice,
     format_record,
+    format_wait,
     request_tag,
     verbose_logger,
 )
@@ -31,7 +38,10 @@ from inbound_sync.api.models import (
 )
 from inbound_sync.api.retry import RetryPolicy
 from inbound_sync.api.settings import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    ENV_DEADLINE,
     ENV_KEY,
+    ENV_MAX_RESPONSE,
     ENV_URL,
     PRODUCTION_URL,
     ApiKey,
@@ -40,7 +50,10 @@ from inbound_sync.api.settings import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "ENV_DEADLINE",
     "ENV_KEY",
+    "ENV_MAX_RESPONSE",
     "ENV_URL",
     "PRODUCTION_URL",
     "UNSET",
@@ -57,7 +70,10 @@ __all__ = [
     "Timeouts",
     "Unset",
     "UpdateResult",
+    "WaitHook",
+    "WaitNotice",
     "format_record",
+    "format_wait",
     "request_tag",
     "verbose_logger",
 ]

@@ -1,7 +1,12 @@
 """The async client of the Inbound API: five operations, retries, typed answers, no decisions.
 
 Every HTTP attempt is reported to an optional `on_request` hook as a RequestRecord, tagged with
-whatever the caller put in the `request_tag` context variable.
+whatever the caller put in the `request_tag` context variable; every wait before a retry is
+announced to an optional `on_wait` hook as a WaitNotice before it starts.
+
+Each attempt has a deadline for the whole exchange and a limit on the size of the decoded
+answer; plain http:// (loopback only, see settings) never goes through a proxy, since the
+proxy would see the key in the clear.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ import httpx
 from pydantic import TypeAdapter, ValidationError
 
 from inbound_sync import __version__
+from inbound_sync.api.body import ACCEPT_ENCODING, ResponseTooLarge, read_limited
 from inbound_sync.api.errors import (
+    clip,
     describe_exception,
     error_for_status,
     format_error,
@@ -31,6 +38,7 @@ from inbound_sync.api.errors import (
     parse_json,
     refused_error,
     transport_error,
+    wait_refused,
 )
 from inbound_sync.api.models import (
     PAGE_HINTS,
@@ -41,6 +49,7 @@ from inbound_sync.api.models import (
     RemoteMapping,
     UpdateResult,
 )
+from inbound_sync.api.redaction import redactor
 from inbound_sync.api.retry import (
     RetryPolicy,
     exception_is_retryable,
@@ -49,7 +58,14 @@ from inbound_sync.api.retry import (
     status_is_retryable,
     was_not_sent,
 )
-from inbound_sync.api.settings import ApiKey, ConnectionSettings, Timeouts
+from inbound_sync.api.settings import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    ENV_DEADLINE,
+    ENV_MAX_RESPONSE,
+    ApiKey,
+    ConnectionSettings,
+    Timeouts,
+)
 from inbound_sync.errors import ApiError, OutcomeUnknown
 
 T = TypeVar("T")
@@ -74,8 +90,28 @@ class RequestRecord(NamedTuple):
 
 
 RequestHook = Callable[[RequestRecord], None]
+
+
+class WaitNotice(NamedTuple):
+    """A wait before the next attempt, as announced to the `on_wait` hook when it starts."""
+
+    seconds: float
+    operation: str
+    reason: str
+    # True when the server asked for it (Retry-After), False for the client's own backoff.
+    asked: bool
+    attempt: int
+    tag: Mapping[str, str]
+
+
+WaitHook = Callable[[WaitNotice], None]
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], datetime]
+Check = Callable[[Any], str | None]
+
+
+class DeadlineExceeded(httpx.TimeoutException):
+    """An attempt took longer than Timeouts.total in all, though no single read timed out."""
 
 
 class _Unset(enum.Enum):
@@ -118,10 +154,16 @@ class _Verdict(NamedTuple):
     delay: float = 0.0
     error: ApiError | None = None
     note: str | None = None
+    asked: bool = False
 
 
 DEFAULT_TIMEOUTS = Timeouts()
 DEFAULT_RETRY = RetryPolicy()
+
+# Plain http:// is allowed only to loopback, where a proxy from the environment (HTTP_PROXY,
+# ALL_PROXY) would be the one party that reads the key in the clear: it is never used. https://
+# keeps the proxies of the environment, NO_PROXY included; the key travels inside TLS.
+_DIRECT_HTTP: dict[str, httpx.AsyncBaseTransport | None] = {"http://": None}
 
 # A ListEnvelope is an Envelope; the cast only says so to the invariant TypeAdapter.
 _LIST = cast(
@@ -160,7 +202,9 @@ class InboundClient:
         transport: httpx.AsyncBaseTransport | None = None,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         retry: RetryPolicy = DEFAULT_RETRY,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         on_request: RequestHook | None = None,
+        on_wait: WaitHook | None = None,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         clock: Clock = utc_now,
@@ -171,26 +215,34 @@ class InboundClient:
             raise ValueError("RetryPolicy.attempts must be at least 1")
         self._base_url = base_url.rstrip("/")
         self._key = api_key
+        self._redact = redactor(api_key.reveal())
         self._owns_http = http is None
         # Redirects stay unfollowed so that the Authorization header goes nowhere else.
         if http is None:
-            http = httpx.AsyncClient(transport=transport, follow_redirects=False)
+            http = httpx.AsyncClient(
+                transport=transport, follow_redirects=False, mounts=_DIRECT_HTTP
+            )
         self._http = http
         self._timeout = timeouts.to_httpx()
+        self._deadline = timeouts.total
+        self._max_bytes = max_response_bytes
         self._retry = retry
         self._on_request = on_request
+        self._on_wait = on_wait
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
         self._clock = clock
 
     @classmethod
     def from_settings(cls, settings: ConnectionSettings, **options: Any) -> InboundClient:
-        """A client for the settings' URL, key, timeouts and retries; options as for __init__."""
+        """A client for the settings' URL, key, timeouts, retries and answer size limit; options
+        as for __init__."""
         return cls(
             settings.base_url,
             settings.api_key,
             timeouts=settings.timeouts,
             retry=settings.retry,
+            max_response_bytes=settings.max_response_bytes,
             **options,
         )
 
@@ -214,8 +266,9 @@ class InboundClient:
             await self._http.aclose()
 
     async def list(self, *, label: str | None = None) -> tuple[RemoteMapping, ...]:
-        """Every active mapping of the account."""
-        return await self._call(_request("GET", "/inbound/list", None, label), _LIST)
+        """Every active mapping of the account; two of them sharing an inbound_id is malformed."""
+        request = _request("GET", "/inbound/list", None, label)
+        return await self._call(request, _LIST, check=_shared_id)
 
     async def assign(
         self,
@@ -265,44 +318,93 @@ class InboundClient:
         path = _id_path("/inbound/delete/", inbound_id)
         return await self._call(_request("DELETE", path, None, label), _DELETE)
 
-    async def _call(self, request: _Request, adapter: TypeAdapter[Envelope[T]]) -> T:
+    async def _call(
+        self, request: _Request, adapter: TypeAdapter[Envelope[T]], check: Check | None = None
+    ) -> T:
         attempts = self._retry.attempts
         for attempt in range(1, attempts + 1):
-            verdict = await self._attempt(request, adapter, attempt, last=attempt == attempts)
+            last = attempt == attempts
+            verdict = await self._attempt(request, adapter, attempt, last=last, check=check)
             if verdict.error is not None:
                 raise verdict.error
             if verdict.outcome == "ok":
                 return cast(T, verdict.value)
-            await self._sleep(verdict.delay)
+            await self._wait(request, verdict, attempt)
         raise AssertionError("unreachable: the last attempt always decides")
 
+    async def _wait(self, request: _Request, verdict: _Verdict, attempt: int) -> None:
+        """Say what is waited for, then wait; the one place the client pauses between attempts."""
+        if self._on_wait is not None and verdict.delay > 0:
+            notice = WaitNotice(
+                seconds=verdict.delay,
+                operation=request.operation,
+                reason=verdict.note or "",
+                asked=verdict.asked,
+                attempt=attempt,
+                tag=MappingProxyType(dict(request_tag.get())),
+            )
+            self._on_wait(notice)
+        await self._sleep(verdict.delay)
+
     async def _attempt(
-        self, request: _Request, adapter: TypeAdapter[Envelope[T]], attempt: int, *, last: bool
+        self,
+        request: _Request,
+        adapter: TypeAdapter[Envelope[T]],
+        attempt: int,
+        *,
+        last: bool,
+        check: Check | None,
     ) -> _Verdict:
         started_at = self._clock()
         started = time.perf_counter()
         try:
-            response = await self._send(request)
+            response = await self._exchange(request)
         except httpx.HTTPError as exc:
             verdict = self._judge_exception(request, exc, attempt, last=last)
+        except ResponseTooLarge as exc:
+            verdict = self._too_large(request, exc)
         else:
             verdict = self._judge_response(request, response, adapter, attempt, last=last)
+            if check is not None and verdict.outcome == "ok":
+                verdict = self._judge_value(request, verdict, check)
         self._report(request, attempt, started_at, time.perf_counter() - started, verdict)
         return verdict
+
+    async def _exchange(self, request: _Request) -> httpx.Response:
+        """Send the request and read its whole answer, all within the attempt's deadline."""
+        try:
+            return await asyncio.wait_for(self._send(request), self._deadline)
+        except asyncio.TimeoutError:
+            raise DeadlineExceeded(
+                f"no complete answer within {self._deadline:g} s;"
+                f" {ENV_DEADLINE} sets a longer deadline"
+            ) from None
 
     async def _send(self, request: _Request) -> httpx.Response:
         headers = {
             "Authorization": f"Bearer {self._key.reveal()}",
             "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
             "User-Agent": f"inbound-sync/{__version__}",
         }
-        return await self._http.request(
+        sent = self._http.build_request(
             request.method,
             self._base_url + request.path,
             json=request.body,
             headers=headers,
             timeout=self._timeout,
         )
+        # Streamed, so that an answer too large is refused as it arrives, not once it is whole.
+        response = await self._http.send(sent, stream=True)
+        return await read_limited(response, self._max_bytes)
+
+    def _too_large(self, request: _Request, exc: ResponseTooLarge) -> _Verdict:
+        # Not retried: the same request would bring the same answer, as slowly.
+        problem = (
+            f"larger than {exc.limit:,} bytes, the most the client reads;"
+            f" if the account is that large, raise {ENV_MAX_RESPONSE}"
+        )
+        return self._malformed(request, exc.status, problem)
 
     def _judge_exception(
         self, request: _Request, exc: httpx.HTTPError, attempt: int, *, last: bool
@@ -332,16 +434,25 @@ class InboundClient:
         status = response.status_code
         if 200 <= status < 300:
             return self._judge_body(request, response, adapter)
+        refusal = ""
         if status_is_retryable(status, write=request.write) and not last:
-            hint = retry_after_seconds(response.headers.get("retry-after"), self._clock())
-            delay = next_delay(self._retry, attempt, hint, self._rng)
-            return _Verdict("retry", status, delay=delay, note=f"HTTP {status}")
+            header = response.headers.get("retry-after")
+            hint = retry_after_seconds(header, self._clock())
+            cap = self._retry.max_retry_after
+            if hint is None or hint <= cap:
+                delay = next_delay(self._retry, attempt, hint, self._rng)
+                note = f"HTTP {status}"
+                return _Verdict("retry", status, delay=delay, note=note, asked=hint is not None)
+            # Waiting less than asked would only be refused again; waiting that long is no
+            # retry, but a run that hangs for minutes without saying why.
+            refusal = wait_refused(str(header), hint, cap, self._redact)
         error = error_for_status(
             response,
             operation=request.operation,
             write=request.write,
             attempts=attempt,
             redact=self._redact,
+            refused_wait=refusal,
         )
         return _failed(status, error)
 
@@ -384,6 +495,12 @@ class InboundClient:
         problem = f"a body that does not match the contract: {format_validation(invalid)}"
         return self._malformed(request, status, problem)
 
+    def _judge_value(self, request: _Request, verdict: _Verdict, check: Check) -> _Verdict:
+        problem = check(verdict.value)
+        if problem is None or verdict.status is None:
+            return verdict
+        return self._malformed(request, verdict.status, problem)
+
     def _malformed(self, request: _Request, status: int, problem: str) -> _Verdict:
         error = format_error(
             problem,
@@ -394,9 +511,6 @@ class InboundClient:
             redact=self._redact,
         )
         return _failed(status, error)
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._key.reveal(), "***")
 
     def _report(
         self, request: _Request, attempt: int, started_at: datetime, took: float, v: _Verdict
@@ -415,6 +529,20 @@ class InboundClient:
             tag=MappingProxyType(dict(request_tag.get())),
         )
         self._on_request(record)
+
+
+def _shared_id(mappings: tuple[RemoteMapping, ...]) -> str | None:
+    """Two mappings under one inbound_id: a write meant for one would act on the other."""
+    seen: dict[str, RemoteMapping] = {}
+    for mapping in mappings:
+        first = seen.setdefault(mapping.inbound_id, mapping)
+        if first is not mapping:
+            numbers = [clip(m.phone_number_normalized, 40) for m in (first, mapping)]
+            return (
+                f"a listing in which two mappings share inbound_id {clip(mapping.inbound_id)!r}"
+                f" (numbers {numbers[0]} and {numbers[1]})"
+            )
+    return None
 
 
 def _paged(envelope: Envelope[Any]) -> bool:
@@ -463,3 +591,14 @@ def verbose_logger(stream: TextIO) -> RequestHook:
         stream.write(format_record(record) + "\n")
 
     return log
+
+
+def format_wait(notice: WaitNotice) -> str:
+    """'waiting 3 s before retrying list the account: HTTP 503'."""
+    asked = ", as the server asked," if notice.asked else ""
+    why = f": {notice.reason}" if notice.reason else ""
+    return f"waiting {_seconds(notice.seconds)} s{asked} before retrying {notice.operation}{why}"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f}" if value >= 10 else f"{value:.2g}"

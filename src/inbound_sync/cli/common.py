@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 import click
 
 from inbound_sync.errors import UsageError
+from inbound_sync.output import write
 from inbound_sync.render import FORMATS
 
 if TYPE_CHECKING:
@@ -116,8 +117,15 @@ def settings_for(conn: Connection) -> ConnectionSettings:
 
 
 def open_client(conn: Connection, settings: ConnectionSettings, **options: Any) -> InboundClient:
-    """An InboundClient for `settings`; request hooks log to stderr with --verbose."""
-    from inbound_sync.api import InboundClient, RequestRecord, verbose_logger
+    """An InboundClient for `settings`; request hooks log to stderr with --verbose, and every wait
+    before a retry is announced on stderr, so that a slow run always says what it waits for."""
+    from inbound_sync.api import (
+        InboundClient,
+        RequestRecord,
+        WaitNotice,
+        format_wait,
+        verbose_logger,
+    )
 
     hooks: list[Callable[[RequestRecord], None]] = []
     if conn.verbose:
@@ -129,6 +137,10 @@ def open_client(conn: Connection, settings: ConnectionSettings, **options: Any) 
         for hook in hooks:
             hook(record)
 
+    def on_wait(notice: WaitNotice) -> None:
+        write(format_wait(notice), err=True)
+
+    options.setdefault("on_wait", on_wait)
     return InboundClient.from_settings(settings, on_request=on_request, **options)
 
 
