@@ -7,6 +7,7 @@ again after minutes of silence: the request fails at once, naming what the serve
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -22,7 +23,7 @@ import pytest
 
 from api_support import OK_BODIES, START, WRITES, Harness, Op, list_op, route
 from inbound_sync.api import RetryPolicy, WaitNotice, format_wait
-from inbound_sync.errors import RateLimited, ServerError
+from inbound_sync.errors import ApiError, ConnectionFailed, RateLimited, ServerError
 from reliability_support import ACME_KEY, run_main, served
 
 OK_LIST = httpx.Response(200, json=OK_BODIES["list"])
@@ -146,6 +147,75 @@ def test_the_notice_names_the_wait_the_operation_and_the_reason() -> None:
     assert format_wait(_notice(seconds=30.0, asked=True, operation="assign +91 80 4431 9240")) == (
         "waiting 30 s, as the server asked, before retrying assign +91 80 4431 9240: HTTP 503"
     )
+
+
+# `stop` ends a wait at once (the executor's Ctrl-C event can be handed to the client)
+
+
+def _stopped_during_the_wait(h: Announcing, op: Op) -> BaseException:
+    """Run `op` with a wait that would never end unless `stop`, set as the wait starts, ends it."""
+    stop = asyncio.Event()
+    h.options["stop"] = stop
+    h.options["on_wait"] = lambda notice: (h.notices.append(notice), stop.set())
+
+    async def forever(_seconds: float) -> None:
+        await asyncio.Event().wait()
+
+    h.options["sleep"] = forever
+
+    async def go() -> BaseException:
+        async with h.client() as client:
+            try:
+                await asyncio.wait_for(op(client), timeout=10)
+            except ApiError as exc:
+                return exc
+        raise AssertionError("the request succeeded")
+
+    return asyncio.run(go())
+
+
+def test_stop_ends_a_read_wait_with_the_last_attempts_error() -> None:
+    h = _announcing(httpx.Response(503), OK_LIST)
+    error = _stopped_during_the_wait(h, lambda c: c.list(label="list the account"))
+    assert type(error) is ServerError
+    assert str(error) == (
+        "list the account failed (HTTP 503): server error; interrupted while waiting to try again"
+    )
+    assert (h.calls, len(h.notices)) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected", "said"),
+    [
+        (httpx.Response(429, headers={"Retry-After": "30"}), RateLimited, "the change was not"),
+        (httpx.ConnectError("refused"), ConnectionFailed, "so nothing changed"),
+    ],
+    ids=["429", "not-sent"],
+)
+def test_stop_ends_a_write_wait_and_the_write_was_not_applied(
+    answer: httpx.Response | Exception, expected: type[ApiError], said: str
+) -> None:
+    h = Announcing()
+    route(h, "POST", "/inbound/assign").mock(side_effect=[answer, OK_LIST])
+    error = _stopped_during_the_wait(h, WRITES[0][3])
+    assert type(error) is expected
+    assert said in str(error)
+    assert str(error).endswith("; interrupted while waiting to try again")
+    assert h.calls == 1
+
+
+def test_a_stop_set_before_the_wait_skips_it() -> None:
+    stop = asyncio.Event()
+    stop.set()
+    h = _announcing(httpx.Response(503), OK_LIST, stop=stop)
+    h.fails(list_op, ServerError)
+    assert (h.calls, h.sleeps) == (1, [])
+
+
+def test_without_stop_the_wait_runs_its_course() -> None:
+    h = _announcing(httpx.Response(503), OK_LIST, stop=asyncio.Event())
+    assert h.run(list_op) == ()
+    assert h.sleeps == [0.5]
 
 
 # Through the CLI: the notices on stderr, and Ctrl-C during a wait

@@ -2,9 +2,10 @@
 
 settings.py  ConnectionSettings.from_sources (flags, env, defaults), ApiKey (never shown),
              Timeouts (connect, read, and a deadline for a whole attempt), the answer size limit
-client.py    InboundClient: list / assign / update / detach / delete; RequestRecord, request_tag,
-             verbose_logger for one log line per HTTP attempt; WaitNotice, format_wait for the
-             waits between attempts
+client.py    InboundClient: list / assign / update / detach / delete, each attempt within a
+             deadline, waits between attempts announced and ended by `stop`
+records.py   what the hooks get: RequestRecord per HTTP attempt (tagged by request_tag),
+             WaitNotice per wait; format_record, verbose_logger, format_wait
 body.py      an answer's body read and decompressed within the size limit, never past it
 models.py    the answers as frozen pydantic models: RemoteMapping, UpdateResult, DetachResult, ...
 retry.py     RetryPolicy and the rules: reads retry on 429/5xx/network, writes only when unsent
@@ -16,25 +17,23 @@ Writes are never retried once the server may have acted; they raise OutcomeUnkno
 
 from __future__ import annotations
 
-from inbound_sync.api.client import (
-    UNSET,
-    InboundClient,
-    RequestHook,
-    RequestRecord,
-    Unset,
-    WaitHook,
-    WaitNotice,
-    format_record,
-    format_wait,
-    request_tag,
-    verbose_logger,
-)
+from inbound_sync.api.client import UNSET, InboundClient, Unset
 from inbound_sync.api.models import (
     DeleteResult,
     DetachResult,
     InboundConfig,
     RemoteMapping,
     UpdateResult,
+)
+from inbound_sync.api.records import (
+    RequestHook,
+    RequestRecord,
+    WaitHook,
+    WaitNotice,
+    format_record,
+    format_wait,
+    request_tag,
+    verbose_logger,
 )
 from inbound_sync.api.retry import RetryPolicy
 from inbound_sync.api.settings import (

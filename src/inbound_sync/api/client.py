@@ -2,7 +2,7 @@
 
 Every HTTP attempt is reported to an optional `on_request` hook as a RequestRecord, tagged with
 whatever the caller put in the `request_tag` context variable; every wait before a retry is
-announced to an optional `on_wait` hook as a WaitNotice before it starts.
+announced to an optional `on_wait` hook as a WaitNotice before it starts (see records.py).
 
 Each attempt has a deadline for the whole exchange and a limit on the size of the decoded
 answer; plain http:// (loopback only, see settings) never goes through a proxy, since the
@@ -18,10 +18,9 @@ import random
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from contextvars import ContextVar
 from datetime import datetime, timezone
 from types import MappingProxyType, TracebackType
-from typing import Any, Literal, NamedTuple, TextIO, TypeVar, cast
+from typing import Any, Literal, NamedTuple, TypeVar, cast
 from urllib.parse import quote
 
 import httpx
@@ -49,6 +48,15 @@ from inbound_sync.api.models import (
     RemoteMapping,
     UpdateResult,
 )
+from inbound_sync.api.records import (
+    Outcome,
+    RequestHook,
+    RequestRecord,
+    WaitHook,
+    WaitNotice,
+    iso_time,
+    request_tag,
+)
 from inbound_sync.api.redaction import redactor
 from inbound_sync.api.retry import (
     RetryPolicy,
@@ -70,41 +78,6 @@ from inbound_sync.errors import ApiError, OutcomeUnknown
 
 T = TypeVar("T")
 
-Outcome = Literal["ok", "retry", "error", "unknown"]
-
-request_tag: ContextVar[Mapping[str, str]] = ContextVar("request_tag", default=MappingProxyType({}))
-
-
-class RequestRecord(NamedTuple):
-    """One HTTP attempt, as reported to the `on_request` hook."""
-
-    time: str
-    method: str
-    path: str
-    status: int | None
-    attempt: int
-    duration_s: float
-    outcome: Outcome
-    error: str | None
-    tag: Mapping[str, str]
-
-
-RequestHook = Callable[[RequestRecord], None]
-
-
-class WaitNotice(NamedTuple):
-    """A wait before the next attempt, as announced to the `on_wait` hook when it starts."""
-
-    seconds: float
-    operation: str
-    reason: str
-    # True when the server asked for it (Retry-After), False for the client's own backoff.
-    asked: bool
-    attempt: int
-    tag: Mapping[str, str]
-
-
-WaitHook = Callable[[WaitNotice], None]
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], datetime]
 Check = Callable[[Any], str | None]
@@ -155,6 +128,8 @@ class _Verdict(NamedTuple):
     error: ApiError | None = None
     note: str | None = None
     asked: bool = False
+    # For a retry: what to raise if the wait before the next attempt is interrupted.
+    fallback: ApiError | None = None
 
 
 DEFAULT_TIMEOUTS = Timeouts()
@@ -191,7 +166,11 @@ _spare_failed_imports()
 
 
 class InboundClient:
-    """GET /inbound/list and the four writes, over an httpx.AsyncClient; use `async with`."""
+    """GET /inbound/list and the four writes, over an httpx.AsyncClient; use `async with`.
+
+    Setting `stop` (Ctrl-C, say) ends any wait between attempts at once: the request then fails
+    with what its last attempt met, which for a write always means it was not applied.
+    """
 
     def __init__(
         self,
@@ -205,6 +184,7 @@ class InboundClient:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         on_request: RequestHook | None = None,
         on_wait: WaitHook | None = None,
+        stop: asyncio.Event | None = None,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         clock: Clock = utc_now,
@@ -229,6 +209,7 @@ class InboundClient:
         self._retry = retry
         self._on_request = on_request
         self._on_wait = on_wait
+        self._stop = stop
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
         self._clock = clock
@@ -329,11 +310,13 @@ class InboundClient:
                 raise verdict.error
             if verdict.outcome == "ok":
                 return cast(T, verdict.value)
-            await self._wait(request, verdict, attempt)
+            if not await self._wait(request, verdict, attempt) and verdict.fallback is not None:
+                raise _interrupted(verdict.fallback)
         raise AssertionError("unreachable: the last attempt always decides")
 
-    async def _wait(self, request: _Request, verdict: _Verdict, attempt: int) -> None:
-        """Say what is waited for, then wait; the one place the client pauses between attempts."""
+    async def _wait(self, request: _Request, verdict: _Verdict, attempt: int) -> bool:
+        """Say what is waited for, then wait; the one place the client pauses between attempts.
+        False when `stop` ended the wait."""
         if self._on_wait is not None and verdict.delay > 0:
             notice = WaitNotice(
                 seconds=verdict.delay,
@@ -344,7 +327,23 @@ class InboundClient:
                 tag=MappingProxyType(dict(request_tag.get())),
             )
             self._on_wait(notice)
-        await self._sleep(verdict.delay)
+        return await self._pause(verdict.delay)
+
+    async def _pause(self, seconds: float) -> bool:
+        stop = self._stop
+        if stop is None:
+            await self._sleep(seconds)
+            return True
+        if stop.is_set():
+            return False
+        sleeping = asyncio.ensure_future(self._sleep(seconds))
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({sleeping, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeping.cancel()
+            stopping.cancel()
+        return not stop.is_set()
 
     async def _attempt(
         self,
@@ -409,9 +408,6 @@ class InboundClient:
     def _judge_exception(
         self, request: _Request, exc: httpx.HTTPError, attempt: int, *, last: bool
     ) -> _Verdict:
-        if exception_is_retryable(exc, write=request.write) and not last:
-            delay = next_delay(self._retry, attempt, None, self._rng)
-            return _Verdict("retry", None, delay=delay, note=describe_exception(exc, self._redact))
         error = transport_error(
             exc,
             operation=request.operation,
@@ -420,6 +416,10 @@ class InboundClient:
             attempts=attempt,
             redact=self._redact,
         )
+        if exception_is_retryable(exc, write=request.write) and not last:
+            delay = next_delay(self._retry, attempt, None, self._rng)
+            note = describe_exception(exc, self._redact)
+            return _Verdict("retry", None, delay=delay, note=note, fallback=error)
         return _failed(None, error)
 
     def _judge_response(
@@ -434,19 +434,29 @@ class InboundClient:
         status = response.status_code
         if 200 <= status < 300:
             return self._judge_body(request, response, adapter)
-        refusal = ""
-        if status_is_retryable(status, write=request.write) and not last:
-            header = response.headers.get("retry-after")
-            hint = retry_after_seconds(header, self._clock())
-            cap = self._retry.max_retry_after
-            if hint is None or hint <= cap:
-                delay = next_delay(self._retry, attempt, hint, self._rng)
-                note = f"HTTP {status}"
-                return _Verdict("retry", status, delay=delay, note=note, asked=hint is not None)
+        if not (status_is_retryable(status, write=request.write) and not last):
+            return _failed(status, self._status_error(request, response, attempt))
+        header = response.headers.get("retry-after")
+        hint = retry_after_seconds(header, self._clock())
+        cap = self._retry.max_retry_after
+        if hint is not None and hint > cap:
             # Waiting less than asked would only be refused again; waiting that long is no
             # retry, but a run that hangs for minutes without saying why.
             refusal = wait_refused(str(header), hint, cap, self._redact)
-        error = error_for_status(
+            return _failed(status, self._status_error(request, response, attempt, refusal))
+        return _Verdict(
+            "retry",
+            status,
+            delay=next_delay(self._retry, attempt, hint, self._rng),
+            note=f"HTTP {status}",
+            asked=hint is not None,
+            fallback=self._status_error(request, response, attempt),
+        )
+
+    def _status_error(
+        self, request: _Request, response: httpx.Response, attempt: int, refusal: str = ""
+    ) -> ApiError:
+        return error_for_status(
             response,
             operation=request.operation,
             write=request.write,
@@ -454,7 +464,6 @@ class InboundClient:
             redact=self._redact,
             refused_wait=refusal,
         )
-        return _failed(status, error)
 
     def _judge_body(
         self, request: _Request, response: httpx.Response, adapter: TypeAdapter[Envelope[T]]
@@ -518,7 +527,7 @@ class InboundClient:
         if self._on_request is None:
             return
         record = RequestRecord(
-            time=_iso(started_at),
+            time=iso_time(started_at),
             method=request.method,
             path=request.path,
             status=v.status,
@@ -549,6 +558,12 @@ def _paged(envelope: Envelope[Any]) -> bool:
     return any(getattr(envelope, hint, None) for hint in PAGE_HINTS)
 
 
+def _interrupted(error: ApiError) -> ApiError:
+    """The error of the last attempt, saying that no further attempt was made."""
+    detail = error.detail + "; interrupted while waiting to try again"
+    return type(error)(detail, operation=error.operation, status=error.status)
+
+
 def _failed(status: int | None, error: ApiError) -> _Verdict:
     outcome: Outcome = "unknown" if isinstance(error, OutcomeUnknown) else "error"
     return _Verdict(outcome, status, error=error)
@@ -565,40 +580,3 @@ def _id_path(prefix: str, inbound_id: str) -> str:
     if inbound_id in ("", ".", ".."):
         raise ValueError(f"not a usable inbound_id: {inbound_id!r}")
     return prefix + quote(inbound_id, safe="")
-
-
-def _iso(moment: datetime) -> str:
-    text = moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
-    return text.replace("+00:00", "Z")
-
-
-def format_record(record: RequestRecord) -> str:
-    """'PATCH /inbound/update/9c2a -> 503 in 0.004s (attempt 1); retry: HTTP 503 [k=v]'."""
-    status = str(record.status) if record.status is not None else "no response"
-    line = f"{record.method} {record.path} -> {status} in {record.duration_s:.3f}s"
-    line += f" (attempt {record.attempt})"
-    if record.outcome != "ok":
-        line += f"; {record.outcome}" + (f": {record.error}" if record.error else "")
-    if record.tag:
-        line += " [" + " ".join(f"{k}={v}" for k, v in record.tag.items()) + "]"
-    return line
-
-
-def verbose_logger(stream: TextIO) -> RequestHook:
-    """A hook that writes one line per HTTP attempt to `stream` (stderr for --verbose)."""
-
-    def log(record: RequestRecord) -> None:
-        stream.write(format_record(record) + "\n")
-
-    return log
-
-
-def format_wait(notice: WaitNotice) -> str:
-    """'waiting 3 s before retrying list the account: HTTP 503'."""
-    asked = ", as the server asked," if notice.asked else ""
-    why = f": {notice.reason}" if notice.reason else ""
-    return f"waiting {_seconds(notice.seconds)} s{asked} before retrying {notice.operation}{why}"
-
-
-def _seconds(value: float) -> str:
-    return f"{value:.0f}" if value >= 10 else f"{value:.2g}"
