@@ -111,6 +111,13 @@ def test_a_smaller_cap_is_the_policys_own() -> None:
     assert "longer than the 5 s this tool waits" in str(h.fails(list_op, RateLimited))
 
 
+def test_a_value_just_over_the_cap_is_not_rounded_down_to_it() -> None:
+    h = _announcing(httpx.Response(429, headers={"Retry-After": "60.4"}), OK_LIST)
+    assert "asked to wait 60.4 s (Retry-After: 60.4), longer than the 60 s" in str(
+        h.fails(list_op, RateLimited)
+    )
+
+
 # Every wait is announced, before it starts
 
 

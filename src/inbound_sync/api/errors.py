@@ -103,9 +103,14 @@ def wait_refused(header: str, seconds: float, cap: float, redact: Redact) -> str
     """'; the server asked to wait 999999 s (Retry-After: 999999), longer than the 60 s ...'."""
     shown = clip(redact(" ".join(header.split())), _MAX_HEADER)
     return (
-        f"; the server asked to wait {seconds:.0f} s (Retry-After: {shown}),"
-        f" longer than the {cap:.0f} s this tool waits"
+        f"; the server asked to wait {_seconds(seconds)} s (Retry-After: {shown}),"
+        f" longer than the {_seconds(cap)} s this tool waits"
     )
+
+
+def _seconds(value: float) -> str:
+    # Whole seconds, unless a fraction tells two close values apart (60.5 against a cap of 60).
+    return f"{value:.0f}" if value >= 100 or value == int(value) else f"{value:.1f}"
 
 
 def transport_error(
