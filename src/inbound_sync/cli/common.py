@@ -119,8 +119,15 @@ def settings_for(conn: Connection) -> ConnectionSettings:
 
 
 def open_client(conn: Connection, settings: ConnectionSettings, **options: Any) -> InboundClient:
-    """An InboundClient for `settings`; request hooks log to stderr with --verbose."""
-    from inbound_sync.api import InboundClient, RequestRecord, verbose_logger
+    """An InboundClient for `settings`; request hooks log to stderr with --verbose, and every wait
+    before a retry is announced on stderr, so that a slow run always says what it waits for."""
+    from inbound_sync.api import (
+        InboundClient,
+        RequestRecord,
+        WaitNotice,
+        format_wait,
+        verbose_logger,
+    )
 
     hooks: list[Callable[[RequestRecord], None]] = []
     if conn.verbose:
@@ -132,6 +139,10 @@ def open_client(conn: Connection, settings: ConnectionSettings, **options: Any) 
         for hook in hooks:
             hook(record)
 
+    def on_wait(notice: WaitNotice) -> None:
+        write(format_wait(notice), err=True)
+
+    options.setdefault("on_wait", on_wait)
     return InboundClient.from_settings(settings, on_request=on_request, **options)
 
 
