@@ -107,6 +107,20 @@ def test_saved_plan_applies_once_and_is_stale_after_the_account_changes(
     assert sandbox.stats()["writes"] == 2
 
 
+def test_a_stale_plan_names_each_number_whose_change_differs(sandbox, run_cli, cfg, tmp_path):
+    saved = str(tmp_path / "plan.json")
+    run_cli("plan", cfg, "--out", saved)
+    run_cli("apply", cfg, "--auto-approve")  # someone else applied in between
+    stale = run_cli("apply", "--plan", saved)
+    assert stale.code == 4
+    assert stale.err.splitlines()[1:3] == [
+        f"  +91 80 4431 9240: saved assign (no mapping -> assistant {SUPPORT}, strategy "
+        "f0f6d398-f9d9-4a7b-bc8e-4f24f57ec2de); now no change",
+        f"  +91 80 4431 9241: saved assign (no mapping -> assistant {SALES}, strategy none); "
+        "now no change",
+    ]
+
+
 def test_stale_plan_writes_nothing(sandbox, run_cli, cfg, tmp_path):
     saved = str(tmp_path / "plan.json")
     run_cli("plan", cfg, "--out", saved)
@@ -236,3 +250,56 @@ def test_config_errors_are_reported_before_any_request(sandbox, run_cli, write_y
     assert result.code == 1
     assert f"{bad}:4: numbers[0].assistant: unknown assistant alias 'nobody'" in result.err
     assert sandbox.stats()["requests"] == {}
+
+
+def test_a_strategy_deleted_in_the_account_is_named_by_alias_id_and_line(sandbox, run_cli, cfg):
+    assert run_cli("apply", cfg, "--auto-approve").code == 0
+    assert sandbox.delete_strategy("f0f6d398-f9d9-4a7b-bc8e-4f24f57ec2de") == 1
+
+    drift = run_cli("drift", cfg)
+    assert drift.code == 2
+    applied = run_cli("apply", cfg, "--auto-approve")
+    assert applied.code == 1
+    assert (
+        "Inbound context strategy not found: strategy 'crm' "
+        f"(f0f6d398-f9d9-4a7b-bc8e-4f24f57ec2de), referenced at {cfg}:8 no longer exists in "
+        "the account, or never did"
+    ) in applied.out
+
+
+def test_the_undo_plan_file_carries_its_warnings_and_says_it_is_an_undo(
+    sandbox, run_cli, write_yaml, tmp_path
+):
+    parked = str(
+        write_yaml(
+            "parked.yaml",
+            'version: 1\nnumbers:\n  - number: "+918044319260"\n    assistant: null\n',
+        )
+    )
+    sandbox_number = "+918044319260"
+    # Park a number (assigned, then detached), then release it; its undo cannot re-create it.
+    seeded = str(
+        write_yaml(
+            "assigned.yaml",
+            f'version: 1\nnumbers:\n  - number: "{sandbox_number}"\n    assistant: {SUPPORT}\n',
+        )
+    )
+    assert run_cli("apply", seeded, "--auto-approve").code == 0
+    assert run_cli("apply", parked, "--auto-approve").code == 0
+    gone = str(
+        write_yaml(
+            "gone.yaml",
+            f'version: 1\nnumbers:\n  - number: "{sandbox_number}"\n    ensure: absent\n',
+        )
+    )
+    undo = tmp_path / "undo.json"
+    result = run_cli("apply", gone, "--auto-approve", "--undo-out", str(undo))
+    assert result.code == 0, result.err
+
+    document = json.loads(undo.read_text())
+    assert document["warnings"] == [
+        "+91 80 4431 9260 was detached before it was deleted; it cannot be re-created without "
+        "an assistant, so the undo plan leaves it out"
+    ]
+    assert document["desired"]["purpose"] == "undo"
+    assert "purpose" not in json.loads(run_cli("plan", gone, "--format", "json").out)["desired"]

@@ -25,9 +25,9 @@ numbers:
     strategy: crm
   - number: "080 4431 9241"
     assistant: null
+    protect: true
   - number: "+918044319242"
     ensure: absent
-    protect: true
 """
 
 
@@ -45,12 +45,13 @@ def test_basic_file_resolves_aliases_and_normalizes(write_yaml):
         SUPPORT,
         CRM,
     )
-    assert (second.normalized, second.assistant_id, second.ensure) == (
+    assert (second.normalized, second.assistant_id, second.ensure, second.protect) == (
         "918044319241",
         None,
         "present",
+        True,
     )
-    assert (third.ensure, third.protect) == ("absent", True)
+    assert (third.ensure, third.protect) == ("absent", False)
     assert first.source.endswith("inbound.yaml:7")
     assert state.unmanaged == "ignore"
     assert state.safety == config.SafetyPolicy(10, 30.0)
@@ -68,7 +69,7 @@ def test_unknown_alias_names_file_line_and_field(write_yaml):
     path = write_yaml("inbound.yaml", text)
     assert errors_of([path]) == [
         f"{path}:9: numbers[0].strategy: unknown strategy alias 'crn': not under strategies "
-        "and not a UUID"
+        "and not a UUID; did you mean 'crm'?"
     ]
 
 
@@ -136,14 +137,18 @@ def test_one_bad_entry_does_not_hide_the_problems_of_the_others(write_yaml):
     ]
 
 
-def test_a_file_with_broken_settings_stops_resolution_to_avoid_false_alias_errors(write_yaml):
+def test_an_alias_table_that_cannot_be_read_qualifies_the_unknown_alias_errors(write_yaml):
     broken = write_yaml("a.yaml", "version: 1\nassistants: [support]\n")
     user = write_yaml(
         "b.yaml", 'version: 1\nnumbers:\n  - number: "+918044319240"\n    assistant: support\n'
     )
     found = errors_of([broken, user])
-    assert len(found) == 1
+    assert len(found) == 2
     assert found[0].startswith(f"{broken}:2: assistants:")
+    assert found[1] == (
+        f"{user}:4: numbers[0].assistant: unknown assistant alias 'support': not under "
+        "assistants and not a UUID (unless a file whose aliases could not be read defines it)"
+    )
 
 
 def test_duplicate_number_across_files_names_both_places(write_yaml):

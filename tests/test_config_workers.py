@@ -207,6 +207,8 @@ from inbound_sync.config import workers
 from inbound_sync.errors import ConfigError
 
 def pid(_):
+    import time
+    time.sleep(0.05)  # long enough that one worker cannot take every task on a busy machine
     return os.getpid()
 
 def on_ctrl_c(_):

@@ -170,14 +170,24 @@ def not_found(detail: str = "Inbound mapping not found") -> NotFoundError:
 def test_an_assign_answered_404_fails_at_once_with_the_apis_message():
     account = Account(snapshot(), writes={N1: [not_found("Assistant not found")]})
     report = run(account, state(want(N1)))
-    assert only(report) == ("failed", "Assistant not found", 1)
+    assert only(report) == (
+        "failed",
+        f"Assistant not found: assistant 'support' ({A1}), referenced at inbound.yaml:240 "
+        "no longer exists in the account, or never did",
+        1,
+    )
     assert account.written == [N1]
     assert account.listed == 1  # no re-read: only the verification
 
 
 def test_a_404_on_an_update_whose_mapping_still_exists_keeps_the_apis_message():
-    account = Account(snapshot(row(N1, A1)), writes={N1: [not_found("Strategy not found")]})
-    assert only(run(account, state(want(N1, A2)))) == ("failed", "Strategy not found", 1)
+    account = Account(snapshot(row(N1, A1)), writes={N1: [not_found("Assistant not found")]})
+    assert only(run(account, state(want(N1, A2)))) == (
+        "failed",
+        f"Assistant not found: assistant {A2}, referenced at inbound.yaml:240 "
+        "no longer exists in the account, or never did",
+        1,
+    )
 
 
 def test_a_404_on_an_update_whose_mapping_is_gone_says_so():

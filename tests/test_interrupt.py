@@ -91,8 +91,8 @@ class Cli:
         self.out = Output(self.process.stdout.fileno())
         self.err = Output(self.process.stderr.fileno())
 
-    def interrupt(self) -> tuple[int, str, str]:
-        self.process.send_signal(signal.SIGINT)
+    def interrupt(self, signum: int = signal.SIGINT) -> tuple[int, str, str]:
+        self.process.send_signal(signum)
         return self.finish()
 
     def finish(self) -> tuple[int, str, str]:
@@ -119,18 +119,28 @@ def wait_until(condition: Callable[[], bool]) -> None:
         time.sleep(0.01)
 
 
-def test_ctrl_c_during_apply_finishes_what_is_in_flight_reports_and_exits_130(sandbox):
+@pytest.mark.parametrize(
+    ("signum", "exit_code", "said"),
+    [
+        (signal.SIGINT, 130, "Interrupted"),
+        (signal.SIGTERM, 143, "Terminated (SIGTERM)"),
+        (signal.SIGHUP, 129, "Hung up (SIGHUP)"),
+    ],
+)
+def test_a_signal_during_apply_finishes_what_is_in_flight_reports_and_exits(
+    sandbox, signum, exit_code, said
+):
     controller, url, root = sandbox
     controller.set_latency(200)  # each change takes 200 ms; 16 of them, two at a time
     argv = ["apply", "inbound.yaml", "--auto-approve", "--concurrency", "2"]
     cli = Cli([*argv, "--log-file", "audit.jsonl", "--undo-out", "undo.json"], url, root)
     cli.err.wait_for(r"^\[1/16\] done ")
-    code, out, err = cli.interrupt()
+    code, out, err = cli.interrupt(signum)
     controller.set_latency(0)
 
-    assert code == 130, err
+    assert code == exit_code, err
     assert "Traceback" not in err
-    assert "Interrupted: finishing the changes in flight, starting no new ones." in err
+    assert f"{said}: finishing the changes in flight, starting no new ones." in err
     summary = re.search(r"^Interrupted: (\d+) done, 0 failed, (\d+) skipped\.$", out, re.MULTILINE)
     assert summary, out
     done, skipped = int(summary[1]), int(summary[2])
@@ -185,4 +195,44 @@ def test_ctrl_c_at_the_approval_prompt_aborts_without_writing(sandbox):
     assert (code, err.strip().splitlines()[-1]) in ((1, "Aborted."), (130, "Interrupted.")), err
     assert "Traceback" not in err
     assert "Plan: 16 to assign" in out
+    assert controller.stats()["writes"] == 0
+
+
+def test_a_second_signal_abandons_the_writes_in_flight_and_still_reports(sandbox):
+    controller, url, root = sandbox
+    controller.set_latency(3000)  # each write is still in flight when the signals come
+    argv = ["apply", "inbound.yaml", "--auto-approve", "--concurrency", "2"]
+    cli = Cli([*argv, "--log-file", "audit.jsonl"], url, root)
+    wait_until(lambda: controller.stats()["requests"].get("POST /inbound/assign", 0) >= 2)
+    cli.process.send_signal(signal.SIGINT)
+    cli.err.wait_for(r"^Interrupted: finishing the changes in flight")
+    code, out, err = cli.interrupt(signal.SIGTERM)
+    controller.set_latency(0)
+
+    assert code == 130, err  # the exit code names the first signal
+    assert "Traceback" not in err
+    assert "Abandoning the changes still in flight (a second signal, terminated)" in err
+    assert out.count("interrupted again while in flight: the outcome is unknown") == 2
+    assert re.search(r"^Interrupted: 0 done, 2 failed, 14 skipped\.$", out, re.MULTILINE), out
+    assert "Not verified: interrupted again: the account was not read after the changes" in out
+    assert (root / "audit.jsonl").read_text().count('"method": "GET"') == 1
+
+    # Whatever the abandoned writes did, a new apply converges.
+    again = run_main("apply", str(root / "inbound.yaml"), "--auto-approve")
+    assert again.code == 0, again.err
+    assert len(account(controller).rows) == len(NUMBERS)
+
+
+def test_sigterm_while_the_account_is_read_exits_143_without_writing(sandbox):
+    controller, url, root = sandbox
+    controller.set_latency(1500)
+    cli = Cli(["apply", "inbound.yaml", "--auto-approve"], url, root)
+    wait_until(lambda: controller.stats()["requests"].get("GET /inbound/list", 0) >= 1)
+    code, out, err = cli.interrupt(signal.SIGTERM)
+    controller.set_latency(0)
+
+    assert code == 143, err
+    assert err.strip().splitlines()[-1] == "Terminated."
+    assert "Traceback" not in err
+    assert out == ""
     assert controller.stats()["writes"] == 0

@@ -169,7 +169,7 @@ class TestSafety:
         remote, desired = self.many(5, max_destructive=4)
         plan = plan_of(desired, remote)
         assert plan.refusals == (
-            "5 destructive changes (deletes + detaches) exceed safety.max_destructive = 4",
+            "5 destructive changes (deletes, detaches and unroutings) exceed safety.max_destructive = 4",
         )
 
     def test_allow_destructive_overrides_thresholds(self):

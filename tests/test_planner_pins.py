@@ -120,7 +120,7 @@ class TestGuardBoundaries:
     def test_one_more_than_max_destructive_is_refused(self):
         plan = plan_of(state(unmanaged="delete", max_destructive=3), self.account(4))
         assert plan.refusals == (
-            "4 destructive changes (deletes + detaches) exceed safety.max_destructive = 3",
+            "4 destructive changes (deletes, detaches and unroutings) exceed safety.max_destructive = 3",
         )
 
     def test_exactly_the_percent_limit_is_allowed(self):

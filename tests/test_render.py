@@ -32,9 +32,9 @@ def sample_plan(**kw):
     )
     snap = snapshot(
         row(n(40), A2, S1, assistant_name="Sales Assistant"),
-        row(n(41), A1, S1, strategy_name="CRM lookup"),
-        row(n(42), A1),
-        row(n(44), A1),
+        row(n(41), A1, S1, assistant_name="Support Assistant", strategy_name="CRM lookup"),
+        row(n(42), A1, assistant_name="Support Assistant"),
+        row(n(44), A1, assistant_name="Support Assistant"),
         row("918044319999", OTHER, None, assistant_name="Globex | Bot"),
     )
     return desired, make_plan(desired, snap, Policy(desired.safety))
@@ -97,7 +97,10 @@ def test_colour_only_when_asked():
 def test_refusals_are_explained_with_the_override():
     _, plan = sample_plan(unmanaged="delete", max_destructive=1)
     out = text.format_refusals(plan)
-    assert "3 destructive changes (deletes + detaches) exceed safety.max_destructive = 1" in out
+    assert (
+        "3 destructive changes (deletes, detaches and unroutings) exceed safety.max_destructive = 1"
+        in out
+    )
     assert "--allow-destructive" in out
     assert "> [!CAUTION]" in markdown.format_plan(plan)
     assert "::error title=inbound-sync%3A refused::3 destructive changes" in github.format_plan(
@@ -107,7 +110,8 @@ def test_refusals_are_explained_with_the_override():
 
 def test_github_annotation_escapes_commas_colons_and_newlines():
     line = github.annotation("warning", "a%b\nc", "dir,x/in:bound.yaml:7", "t")
-    assert line == "::warning file=dir%2Cx/in%3Abound.yaml,line=7,title=t::a%25b%0Ac"
+    # The line break is shown as \n, as in text output, then percent-encoded with the rest.
+    assert line == "::warning file=dir%2Cx/in%3Abound.yaml,line=7,title=t::a%25b\\nc"
 
 
 def test_in_sync_drift_reads_as_such():

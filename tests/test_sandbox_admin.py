@@ -29,6 +29,7 @@ ADMIN_ROUTES = [
     ("POST", "/_sandbox/reset", None),
     ("POST", "/_sandbox/seed", {"tenants": {}}),
     ("DELETE", f"/_sandbox/strategies/{CRM}", None),
+    ("DELETE", f"/_sandbox/assistants/{SALES}", None),
     ("POST", "/_sandbox/latency", {"ms": 0}),
     ("POST", "/_sandbox/faults", {"kind": "slow"}),
     ("DELETE", "/_sandbox/faults", None),

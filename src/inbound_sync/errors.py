@@ -19,6 +19,8 @@
     ├── StalePlan                    exit 4: the account changed since the saved plan was made
     └── Interrupted                  exit 130: Ctrl-C
 
+    Terminated (a KeyboardInterrupt) exit 143 on SIGTERM, 129 on SIGHUP: what CI sends on cancel
+
 For a write, every ApiError except OutcomeUnknown means the write was certainly not applied.
 Exit codes are decided here and only here; `cli` maps an exception to its `exit_code`.
 """
@@ -153,3 +155,16 @@ class Interrupted(InboundSyncError):
     """The user pressed Ctrl-C."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, handled as Ctrl-C is, but exiting 128 + the signal's number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.exit_code = exit_code_for_signal(signum)
+
+
+def exit_code_for_signal(signum: int) -> int:
+    """130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP: the shell's 128 + N."""
+    return 128 + signum

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from inbound_sync.api import InboundClient, RemoteMapping
+from inbound_sync.config import canonical_id
 from inbound_sync.phone import display
 from inbound_sync.plan import Change, RemoteRow, Snapshot
 
@@ -15,12 +16,19 @@ def to_row(mapping: RemoteMapping) -> RemoteRow:
         inbound_id=mapping.inbound_id,
         normalized=mapping.phone_number_normalized,
         phone_number=phone_number,
-        assistant_id=mapping.assistant_id,
-        strategy_id=mapping.inbound_context_strategy_id,
+        assistant_id=_canonical(mapping.assistant_id),
+        strategy_id=_canonical(mapping.inbound_context_strategy_id),
         assistant_name=mapping.assistant_name,
         strategy_name=mapping.inbound_context_strategy_name,
         updated_at=mapping.updated_at,
     )
+
+
+def _canonical(ident: str | None) -> str | None:
+    """Ids compare in canonical form, as the config writes them; a non-UUID is kept as sent."""
+    if ident is None:
+        return None
+    return canonical_id(ident) or ident
 
 
 class ClientAccount:

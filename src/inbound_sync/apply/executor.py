@@ -7,8 +7,8 @@ blindly: the account is listed again and the change counts as done only when the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
-from typing import Literal, NamedTuple, Protocol
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Literal, NamedTuple, Protocol, TypeVar
 
 from inbound_sync.api import request_tag
 from inbound_sync.config import DesiredState
@@ -23,6 +23,7 @@ from inbound_sync.phone import display
 from inbound_sync.plan import ACTIONS, Change, Plan, Policy, RemoteRow, Snapshot, make_plan
 
 Status = Literal["done", "failed", "skipped"]
+T = TypeVar("T")
 
 
 class Outcome(NamedTuple):
@@ -148,20 +149,53 @@ class Executor:
         settings: Settings = DEFAULT_SETTINGS,
         on_outcome: Callable[[Outcome], None] | None = None,
         stop: asyncio.Event | None = None,
+        abandon: asyncio.Event | None = None,
     ) -> None:
         self.account = account
         self.settings = settings
         self.on_outcome = on_outcome or (lambda _: None)
         self.stop = stop or asyncio.Event()
+        self.abandon = abandon or asyncio.Event()
         self.rereader = Rereader(account, settings.reread_window)
+        self._in_flight: set[asyncio.Task[object]] = set()
+        self.labels: Mapping[str, str] = {}
 
     async def run(self, plan: Plan, desired: DesiredState) -> ApplyReport:
+        self.labels = plan.labels
         outcomes: list[Outcome] = []
         limit = asyncio.Semaphore(max(1, self.settings.concurrency))
-        for action in ACTIONS:
-            phase = [c for c in plan.changes if c.action == action]
-            outcomes += await asyncio.gather(*(self._guarded(c, limit) for c in phase))
-        return await self._verify(plan, desired, tuple(outcomes))
+        watcher = asyncio.ensure_future(self._cancel_when_abandoned())
+        try:
+            for action in ACTIONS:
+                phase = [c for c in plan.changes if c.action == action]
+                outcomes += await asyncio.gather(*(self._guarded(c, limit) for c in phase))
+            return await self._verify(plan, desired, tuple(outcomes))
+        finally:
+            watcher.cancel()
+
+    async def _cancel_when_abandoned(self) -> None:
+        """On `abandon`, cancel every write and read still in flight; their outcome is unknown."""
+        await self.abandon.wait()
+        for task in list(self._in_flight):
+            task.cancel()
+
+    async def _abandonable(self, work: Callable[[], Awaitable[T]]) -> T | None:
+        """`work()` awaited in this task, or None if `abandon` came first or cancelled it."""
+        task = asyncio.current_task()
+        if task is None or self.abandon.is_set():
+            return None
+        self._in_flight.add(task)
+        try:
+            return await work()
+        except asyncio.CancelledError:
+            if not self.abandon.is_set():
+                raise
+            uncancel = getattr(task, "uncancel", None)  # Python 3.11+
+            if uncancel is not None:
+                uncancel()
+            return None
+        finally:
+            self._in_flight.discard(task)
 
     async def _verify(
         self, plan: Plan, desired: DesiredState, outcomes: tuple[Outcome, ...]
@@ -170,10 +204,14 @@ class Executor:
         interrupted = self.stop.is_set()
         pending = plan._replace(changes=tuple(o.change for o in outcomes if o.status != "done"))
         try:
-            final = await self.account.snapshot()
+            final = await self._abandonable(self.account.snapshot)
         except ApiError as exc:
             why = f"the account could not be read after the changes: {exc}"
             return ApplyReport(outcomes, pending, None, interrupted, why)
+        if final is None:
+            why = "interrupted again: the account was not read after the changes"
+            return ApplyReport(outcomes, pending, None, True, why)
+        outcomes = reconcile(outcomes, AccountView.of(final))
         try:
             remaining = make_plan(desired, final, Policy(desired.safety, allow_destructive=True))
         except PlanError as exc:
@@ -186,7 +224,9 @@ class Executor:
             if self.stop.is_set():
                 outcome = Outcome(change, "skipped", "not started: interrupted", attempts=0)
             else:
-                outcome = await self._run(change)
+                outcome = await self._abandonable(lambda: self._run(change)) or Outcome(
+                    change, "failed", ABANDONED, attempts=1
+                )
         self.on_outcome(outcome)
         return outcome
 
@@ -199,6 +239,9 @@ class Executor:
             }
         )
         for attempt in range(1, self.settings.attempts + 1):
+            if attempt > 1 and self.stop.is_set():
+                # The account showed the last attempt did not land: nothing is half done.
+                return Outcome(change, "skipped", NOT_RESENT, attempt - 1)
             try:
                 await self.account.write(change)
                 return Outcome(change, "done", "done", attempt)
@@ -246,7 +289,8 @@ class Executor:
 
     async def _after_not_found(self, change: Change, exc: NotFoundError) -> tuple[Status, str]:
         if change.action == "assign":
-            return ("failed", exc.detail)  # the assistant or strategy does not exist
+            # The assistant or strategy does not exist.
+            return ("failed", missing_reference(change, exc.detail, self.labels))
         view = await self._reread()
         if view is not None and view.shows(change):
             return (
@@ -255,7 +299,50 @@ class Executor:
             )
         if view is not None and not view.has_mapping(change):
             return ("failed", f"the mapping no longer exists ({exc.detail})")
-        return ("failed", exc.detail)
+        return ("failed", missing_reference(change, exc.detail, self.labels))
+
+
+def missing_reference(change: Change, detail: str, labels: Mapping[str, str]) -> str:
+    """The API's 404 message, with the alias, id and config line of what it did not find.
+
+    The API names only the kind ("Assistant not found", "Inbound context strategy not found");
+    the change says which id of that kind it sent.
+    """
+    after = change.after
+    said = detail.lower()
+    if after is None:
+        return detail
+    if "strategy" in said and after.strategy_id:
+        kind, ident = "strategy", after.strategy_id
+    elif "assistant" in said and after.assistant_id:
+        kind, ident = "assistant", after.assistant_id
+    else:
+        return detail
+    alias = labels.get(ident)
+    named = f"{kind} {alias!r} ({ident})" if alias and alias != ident else f"{kind} {ident}"
+    where = f", referenced at {change.source}" if change.source else ""
+    return f"{detail}: {named}{where} no longer exists in the account, or never did"
+
+
+ABANDONED = (
+    "interrupted again while in flight: the outcome is unknown; "
+    "run `inbound-sync plan` to see whether it was applied"
+)
+NOT_RESENT = "not sent again: interrupted, and the account does not show the last attempt"
+
+
+def reconcile(outcomes: tuple[Outcome, ...], final: AccountView) -> tuple[Outcome, ...]:
+    """Failed outcomes that the verification read shows as planned are reported done.
+
+    A write can land while the read meant to confirm it fails; the report must not then say
+    "failed" beside "Converged".
+    """
+    return tuple(
+        o._replace(status="done", message=f"done (the verification read shows it; {o.message})")
+        if o.status == "failed" and final.shows(o.change)
+        else o
+        for o in outcomes
+    )
 
 
 async def apply_plan(
@@ -265,6 +352,7 @@ async def apply_plan(
     settings: Settings = DEFAULT_SETTINGS,
     on_outcome: Callable[[Outcome], None] | None = None,
     stop: asyncio.Event | None = None,
+    abandon: asyncio.Event | None = None,
 ) -> ApplyReport:
     """Apply `plan` and verify; see Executor."""
-    return await Executor(account, settings, on_outcome, stop).run(plan, desired)
+    return await Executor(account, settings, on_outcome, stop, abandon).run(plan, desired)

@@ -26,7 +26,10 @@ def undo_state(plan: Plan, desired: DesiredState) -> tuple[DesiredState, list[st
                 _number(change.normalized, "present", before.assistant_id, before.strategy_id)
             )
     state = desired._replace(
-        numbers=tuple(sorted(numbers, key=lambda n: n.normalized)), unmanaged="ignore", files=()
+        numbers=tuple(sorted(numbers, key=lambda n: n.normalized)),
+        unmanaged="ignore",
+        files=(),
+        purpose="undo",
     )
     return state, warnings
 

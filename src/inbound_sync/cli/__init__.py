@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
 
 import click
 
-from inbound_sync.errors import EXIT_ERROR, EXIT_INTERRUPTED, InboundSyncError
+from inbound_sync.errors import EXIT_ERROR, EXIT_INTERRUPTED, InboundSyncError, Terminated
 from inbound_sync.output import write
 
 __all__ = ["entrypoint", "main"]
@@ -34,27 +35,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except click.exceptions.Abort as exc:
         # click turns Ctrl-C into Abort; an interruption still exits 130, end of input exits 1.
-        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
-            write("Interrupted.", err=True)
-            return EXIT_INTERRUPTED
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, KeyboardInterrupt):
+            return _interrupted(cause)
         write("Aborted.", err=True)
         return EXIT_ERROR
     except InboundSyncError as exc:
-        write(f"Error: {exc}", err=True)
+        write(f"Error: {_shown(exc)}", err=True)
         return exc.exit_code
-    except KeyboardInterrupt:
-        write("Interrupted.", err=True)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
     except Exception as exc:  # the last resort: a bug must still not show users a traceback
         return _internal_error(exc)
     return result if isinstance(result, int) else 0
+
+
+def _shown(exc: BaseException) -> str:
+    """An error's message for the terminal: our line breaks kept, any control character in the
+    data it quotes (a server's message, a YAML value) shown visibly."""
+    from inbound_sync.render import escape
+
+    return "\n".join(escape.text(line) for line in str(exc).split("\n"))
+
+
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    if isinstance(exc, Terminated):
+        write("Terminated.", err=True)
+        return exc.exit_code
+    write("Interrupted.", err=True)
+    return EXIT_INTERRUPTED
 
 
 def _internal_error(exc: Exception) -> int:
     if os.environ.get("INBOUND_SYNC_TRACEBACK"):
         traceback.print_exception(exc)
     write(
-        f"Internal error: {type(exc).__name__}: {exc}\n"
+        f"Internal error: {type(exc).__name__}: {_shown(exc)}\n"
         "This is a bug in inbound-sync; please report it "
         "(set INBOUND_SYNC_TRACEBACK=1 to see where it happened).",
         err=True,
@@ -69,7 +85,23 @@ def _clamp(code: int) -> int:
 def entrypoint() -> None:
     """The console script."""
     _tune_gc()
+    _terminate_like_interrupt()
     sys.exit(main())
+
+
+def _terminate_like_interrupt() -> None:
+    """SIGTERM and SIGHUP (a CI runner cancelling, a closed terminal) stop the run as Ctrl-C does.
+
+    Apply installs its own handlers while it writes; elsewhere nothing has been written yet, and
+    the signal ends the run with its exit code (143, 129) and no traceback.
+    """
+
+    def raise_terminated(signum: int, _frame: object) -> None:
+        raise Terminated(signum)
+
+    for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if signum is not None:
+            signal.signal(signum, raise_terminated)
 
 
 def _tune_gc() -> None:

@@ -34,17 +34,26 @@ def validate(paths: tuple[str, ...]) -> int:
 
 
 @cli.command()
-def schema() -> int:
+@click.option(
+    "--out",
+    metavar="FILE",
+    default="-",
+    help="Write the schema to FILE (e.g. inbound-sync.schema.json, where `import` points "
+    "editors); default: standard output.",
+)
+def schema(out: str) -> int:
     """Print the JSON Schema of the config file."""
     from inbound_sync.cli.validate import print_schema
 
-    return print_schema()
+    return print_schema(out)
 
 
 @cli.command()
 @PATHS
 @format_option()
-@click.option("--out", metavar="FILE", help="Save the plan for `apply --plan FILE`.")
+@click.option(
+    "--out", metavar="FILE", help="Save the plan for `apply --plan FILE` (- for standard output)."
+)
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0 when none)."
 )
@@ -115,9 +124,19 @@ def list_(**kwargs: Any) -> int:
 
 
 @cli.command(name="import")
-@click.option("--out", metavar="FILE", help="Write the config here instead of stdout.")
+@click.option(
+    "--out",
+    metavar="FILE",
+    help="Write the config here (missing directories are made); default or -: stdout.",
+)
 @click.option(
     "--region", default="IN", show_default=True, help="Default region written into the config."
+)
+@click.option(
+    "--schema",
+    metavar="URL|PATH",
+    help="Schema for the file's yaml-language-server comment (default: inbound-sync.schema.json "
+    "in the working directory, as `inbound-sync schema --out` writes it; '' for none).",
 )
 @api_options
 def import_(**kwargs: Any) -> int:
@@ -125,7 +144,7 @@ def import_(**kwargs: Any) -> int:
     from inbound_sync.cli.listing import run_import
 
     conn = connection(kwargs)
-    return run_import(conn, out=kwargs["out"], region=kwargs["region"])
+    return run_import(conn, out=kwargs["out"], region=kwargs["region"], schema=kwargs["schema"])
 
 
 @cli.group()

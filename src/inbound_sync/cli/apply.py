@@ -22,16 +22,30 @@ from inbound_sync.cli.common import (
     append_step_summary,
     load_config,
     open_client,
+    private_file,
     settings_for,
     write_private,
 )
 from inbound_sync.config import DesiredState
-from inbound_sync.errors import EXIT_ERROR, EXIT_INTERRUPTED, PlanRefused, StalePlan, UsageError
+from inbound_sync.errors import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    PlanRefused,
+    StalePlan,
+    UsageError,
+    exit_code_for_signal,
+)
 from inbound_sync.output import color_enabled, write
 from inbound_sync.plan import Plan, Policy, Snapshot, make_plan
-from inbound_sync.plan.saved import SavedPlan, dumps, plan_document, read_saved
+from inbound_sync.plan.saved import (
+    SavedPlan,
+    dumps,
+    plan_document,
+    read_saved,
+    stale_differences,
+)
+from inbound_sync.render import escape, text
 from inbound_sync.render import report as render_report
-from inbound_sync.render import text
 
 
 class Options(NamedTuple):
@@ -68,8 +82,8 @@ def run_apply(paths: Sequence[str], conn: Connection, options: Options) -> int:
         prepared = asyncio.run(_prepare(conn, settings, source, options, log))
         if not _review(prepared, options):
             return 0
-        result = asyncio.run(_execute(conn, settings, prepared, options, log))
-    return _finish(result, prepared, options, settings)
+        result, signalled = asyncio.run(_execute(conn, settings, prepared, options, log))
+    return _finish(result, prepared, options, settings, signalled)
 
 
 def _read_plan_file(path: str, settings: ConnectionSettings) -> SavedPlan:
@@ -87,7 +101,8 @@ def _check_writable(path: str) -> None:
         raise UsageError(f"cannot write {path}: it is a directory")
     if not parent.is_dir():
         raise UsageError(f"cannot write {path}: no directory {parent}")
-    if not os.access(target if target.exists() else parent, os.W_OK):
+    # The file is written beside its path and renamed over it (see private_file).
+    if not os.access(parent, os.W_OK):
         raise UsageError(f"cannot write {path}: permission denied")
 
 
@@ -127,9 +142,10 @@ def _from_saved(path: str, saved: SavedPlan, snapshot: Snapshot) -> Prepared:
     plan = make_plan(saved.desired, snapshot, saved.policy)
     now = plan_document(plan, saved.desired, saved.policy, saved.api_url)["changes"]
     if now != saved.changes:
+        differences = "".join(f"\n  {line}" for line in stale_differences(saved.changes, now))
         raise StalePlan(
             f"the account changed since {path} was made; plan again "
-            f"({len(saved.changes)} change(s) saved, {len(now)} needed now)"
+            f"({len(saved.changes)} change(s) saved, {len(now)} needed now):{differences}"
         )
     return Prepared(saved.desired, saved.policy, plan)
 
@@ -155,8 +171,7 @@ def _log(path: str | None) -> Iterator[Callable[[RequestRecord], None] | None]:
     if path is None:
         yield None
         return
-    write_private(path, "")
-    with open(path, "a", encoding="utf-8") as handle:
+    with private_file(path) as handle:
         yield lambda record: _log_line(handle, record)
 
 
@@ -185,31 +200,92 @@ async def _execute(
     prepared: Prepared,
     options: Options,
     log: Callable[[RequestRecord], None] | None,
-) -> ApplyReport:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    with contextlib.suppress(NotImplementedError, RuntimeError):
-        loop.add_signal_handler(signal.SIGINT, _interrupt, stop)
-    try:
+) -> tuple[ApplyReport, int | None]:
+    """The report, and the exit code of the signal that interrupted it, if one did."""
+    interruption = Interruption(asyncio.get_running_loop())
+    with interruption.handling():
         async with open_client(conn, settings, on_request=log) as client:
             account = ClientAccount(client, prepared.desired.service)
             with _progress(len(prepared.plan.changes)) as on_outcome:
-                return await apply_plan(
+                report = await apply_plan(
                     account,
                     prepared.plan,
                     prepared.desired,
                     Settings(concurrency=options.concurrency, attempts=settings.retry.attempts),
                     on_outcome,
-                    stop,
+                    interruption.stop,
+                    interruption.abandon,
                 )
-    finally:
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.remove_signal_handler(signal.SIGINT)
+    return report, interruption.exit_code
 
 
-def _interrupt(stop: asyncio.Event) -> None:
-    write("Interrupted: finishing the changes in flight, starting no new ones.", err=True)
-    stop.set()
+GRACE_S = 10.0
+"""After the first signal, how long the changes in flight may take before they are abandoned."""
+
+_SIGNALS: dict[int, str] = {
+    signal.SIGINT: "Interrupted",
+    signal.SIGTERM: "Terminated (SIGTERM)",
+    **({signal.SIGHUP: "Hung up (SIGHUP)"} if hasattr(signal, "SIGHUP") else {}),
+}
+
+
+class Interruption:
+    """SIGINT, SIGTERM and SIGHUP while apply writes.
+
+    The first signal starts no new change and lets those in flight finish; a second signal, or
+    GRACE_S seconds, abandons them (their outcome is then unknown). Either way the report, the
+    audit log and the undo plan are still written, and the exit code is 128 + the first signal.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.stop = asyncio.Event()
+        self.abandon = asyncio.Event()
+        self.first: int | None = None
+
+    @property
+    def exit_code(self) -> int | None:
+        return exit_code_for_signal(self.first) if self.first is not None else None
+
+    @contextlib.contextmanager
+    def handling(self) -> Iterator[None]:
+        previous = {signum: signal.getsignal(signum) for signum in _SIGNALS}
+        installed = []
+        for signum in _SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                self.loop.add_signal_handler(signum, self.received, signum)
+                installed.append(signum)
+        try:
+            yield
+        finally:
+            for signum in installed:
+                self.loop.remove_signal_handler(signum)
+                # remove_signal_handler leaves SIG_DFL; put back what the process had.
+                with contextlib.suppress(TypeError, ValueError):
+                    signal.signal(signum, previous[signum])
+
+    def received(self, signum: int) -> None:
+        if self.first is None:
+            self.first = signum
+            write(
+                f"{_SIGNALS[signum]}: finishing the changes in flight, starting no new ones. "
+                f"(Again, or {GRACE_S:g} s, abandons them.)",
+                err=True,
+            )
+            self.stop.set()
+            self.loop.call_later(GRACE_S, self._give_up, "they took too long")
+        else:
+            self._give_up(f"a second signal, {_SIGNALS[signum].split(' (')[0].lower()}")
+
+    def _give_up(self, why: str) -> None:
+        if self.abandon.is_set():
+            return
+        write(
+            f"Abandoning the changes still in flight ({why}); their outcome is unknown "
+            "until the account is read again.",
+            err=True,
+        )
+        self.abandon.set()
 
 
 @contextlib.contextmanager
@@ -230,11 +306,17 @@ def _progress(total: int) -> Iterator[Callable[[Outcome], None]]:
 
 
 def _finish(
-    result: ApplyReport, prepared: Prepared, options: Options, settings: ConnectionSettings
+    result: ApplyReport,
+    prepared: Prepared,
+    options: Options,
+    settings: ConnectionSettings,
+    signalled: int | None = None,
 ) -> int:
     write(_render(result, options.fmt), nl=False)
     if options.undo_out:
         _write_undo(options.undo_out, result, prepared, settings.base_url)
+    if signalled is not None:
+        return signalled
     if result.interrupted:
         return EXIT_INTERRUPTED
     return 0 if result.ok else EXIT_ERROR
@@ -267,10 +349,12 @@ def _write_undo(path: str, result: ApplyReport, prepared: Prepared, base_url: st
     # Undo is itself a reviewed recovery step: it may release what this apply created.
     policy = Policy(desired.safety, allow_destructive=True)
     plan = make_plan(desired, result.final, policy)
+    # The file carries what it leaves out, so that whoever applies it later reads it too.
+    plan = plan._replace(warnings=(*plan.warnings, *warnings))
     document: dict[str, Any] = plan_document(plan, desired, policy, base_url)
     write_private(path, dumps(document))
     for warning in warnings:
-        write(f"Warning: {warning}", err=True)
+        write(f"Warning: {escape.text(warning)}", err=True)
     write(
         f"Saved the undo plan to {path}; run it with: inbound-sync apply --plan {path}",
         err=True,

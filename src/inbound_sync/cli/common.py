@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+import tempfile
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO, TypeVar
 
 import click
 
 from inbound_sync.errors import UsageError
+from inbound_sync.output import write
 from inbound_sync.render import FORMATS
 
 if TYPE_CHECKING:
@@ -116,8 +119,15 @@ def settings_for(conn: Connection) -> ConnectionSettings:
 
 
 def open_client(conn: Connection, settings: ConnectionSettings, **options: Any) -> InboundClient:
-    """An InboundClient for `settings`; request hooks log to stderr with --verbose."""
-    from inbound_sync.api import InboundClient, RequestRecord, verbose_logger
+    """An InboundClient for `settings`; request hooks log to stderr with --verbose, and every wait
+    before a retry is announced on stderr, so that a slow run always says what it waits for."""
+    from inbound_sync.api import (
+        InboundClient,
+        RequestRecord,
+        WaitNotice,
+        format_wait,
+        verbose_logger,
+    )
 
     hooks: list[Callable[[RequestRecord], None]] = []
     if conn.verbose:
@@ -129,18 +139,84 @@ def open_client(conn: Connection, settings: ConnectionSettings, **options: Any) 
         for hook in hooks:
             hook(record)
 
+    def on_wait(notice: WaitNotice) -> None:
+        write(format_wait(notice), err=True)
+
+    options.setdefault("on_wait", on_wait)
     return InboundClient.from_settings(settings, on_request=on_request, **options)
 
 
-def write_private(path: str, text: str) -> None:
-    """Write a file only its owner can read (plans and logs reveal the routing table)."""
+STDOUT = "-"
+"""As a value of --out: standard output instead of a file."""
+
+
+def write_out(path: str, text: str, *, private: bool = False) -> None:
+    """Write `text` to `path`, or to standard output for "-".
+
+    Missing parent directories are created, and stderr says so. A private file is owner-only;
+    either way an existing symlink at `path` is replaced, never followed.
+    """
+    if path == STDOUT:
+        write(text, nl=False)
+        return
+    parent = Path(path).parent
+    if not parent.is_dir():
+        try:
+            parent.mkdir(parents=True)
+        except OSError as exc:
+            raise UsageError(f"cannot create the directory {parent}: {exc.strerror}") from None
+        write(f"Created the directory {parent}", err=True)
+    write_private(path, text, mode=0o600 if private else _default_mode())
+
+
+def _default_mode() -> int:
+    """What open() would give a new file under the process's umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def write_private(path: str, text: str, *, mode: int = 0o600) -> None:
+    """Write a file only its owner can read (plans and logs reveal the routing table).
+
+    The whole text is written beside `path` and then renamed over it: a failure leaves the old
+    file as it was, and an existing symlink at `path` is replaced, never followed.
+    """
+    with _temporary_beside(path) as (handle, temporary):
+        handle.write(text)
+        handle.flush()
+        if mode != 0o600:
+            os.chmod(temporary, mode)
+        os.replace(temporary, path)
+
+
+@contextlib.contextmanager
+def private_file(path: str) -> Iterator[TextIO]:
+    """A new owner-only file at `path`, open for writing as it goes (an audit log).
+
+    Like write_private, it replaces a symlink at `path` instead of following it.
+    """
+    with _temporary_beside(path) as (handle, temporary):
+        os.replace(temporary, path)
+        yield handle
+
+
+@contextlib.contextmanager
+def _temporary_beside(path: str) -> Iterator[tuple[TextIO, str]]:
+    """An owner-only (0600) temporary file in the directory of `path`, removed if left behind."""
+    target = Path(path)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            yield handle, temporary
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
 
 
 def append_step_summary(markdown: str) -> None:

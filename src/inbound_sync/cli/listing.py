@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
-from inbound_sync.cli.common import Connection
+from inbound_sync.cli.common import STDOUT, Connection, write_out
 from inbound_sync.cli.plan import read_snapshot
 from inbound_sync.errors import UsageError
 from inbound_sync.output import write
 from inbound_sync.phone import display
 from inbound_sync.plan import RemoteRow, Snapshot
-from inbound_sync.plan.importer import import_config
+from inbound_sync.plan.importer import SCHEMA_FILE, import_config
+from inbound_sync.render import escape
 
 HEADINGS = ("NUMBER", "ASSISTANT", "STRATEGY", "UPDATED")
 
 
 def _cells(row: RemoteRow) -> tuple[str, str, str, str]:
+    """Every cell is the account's data, escaped before the columns are measured."""
     assistant = row.assistant_name or row.assistant_id or "(detached)"
     strategy = row.strategy_name or row.strategy_id or "-"
-    return (display(row.normalized), assistant, strategy, row.updated_at or "-")
+    number, updated = display(row.normalized), row.updated_at or "-"
+    return (
+        escape.text(number),
+        escape.text(assistant),
+        escape.text(strategy),
+        escape.text(updated),
+    )
 
 
 def format_table(snapshot: Snapshot) -> str:
@@ -54,22 +63,32 @@ def run_list(conn: Connection, *, fmt: str) -> int:
     return 0
 
 
-def run_import(conn: Connection, *, out: str | None, region: str) -> int:
-    if out and Path(out).exists():
+def run_import(conn: Connection, *, out: str | None, region: str, schema: str | None = None) -> int:
+    out = out or STDOUT
+    if out != STDOUT and (Path(out).exists() or Path(out).is_symlink()):
         raise UsageError(f"{out} already exists; import never overwrites a file")
+    reference = schema_reference(out) if schema is None else schema
     snapshot, _ = read_snapshot(conn)
-    text, warnings = import_config(snapshot, region)
+    text, warnings = import_config(snapshot, region, schema=reference or None)
     for warning in warnings:
-        write(f"Warning: {warning}", err=True)
-    if out is None:
-        write(text, nl=False)
-        return 0
-    try:
-        Path(out).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {out}: {exc.strerror}") from None
-    write(
-        f"Wrote {len(snapshot.rows)} mappings to {out}; check it with: inbound-sync plan {out}",
-        err=True,
-    )
+        write(f"Warning: {escape.text(warning)}", err=True)
+    write_out(out, text)
+    if out != STDOUT:
+        write(
+            f"Wrote {len(snapshot.rows)} mappings to {out}; check it with: inbound-sync plan {out}",
+            err=True,
+        )
+    if schema is None and not Path(SCHEMA_FILE).exists():
+        write(
+            f"Editors validate it with {SCHEMA_FILE}; write that file with: "
+            f"inbound-sync schema --out {SCHEMA_FILE}",
+            err=True,
+        )
     return 0
+
+
+def schema_reference(out: str) -> str:
+    """The path from the written file to SCHEMA_FILE in the working directory, as the YAML
+    language server resolves it: relative to the file."""
+    folder = Path.cwd() if out == STDOUT else Path(out).parent.resolve()
+    return Path(os.path.relpath(Path.cwd() / SCHEMA_FILE, folder)).as_posix()

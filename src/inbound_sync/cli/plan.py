@@ -8,13 +8,14 @@ from typing import Any
 
 from inbound_sync.apply import ClientAccount
 from inbound_sync.cli.common import (
+    STDOUT,
     Connection,
     append_step_summary,
     load_config,
     open_client,
     run_async,
     settings_for,
-    write_private,
+    write_out,
 )
 from inbound_sync.config import DesiredState
 from inbound_sync.errors import EXIT_CHANGES, EXIT_OK, PlanRefused
@@ -68,15 +69,17 @@ def run_plan(
 ) -> int:
     desired, plan, policy, base_url = compute(paths, conn, allow_destructive)
     document = plan_document(plan, desired, policy, base_url)
-    write(render_plan(plan, document, fmt), nl=False)
+    # With --out -, standard output carries the saved plan, and the review goes to stderr.
+    write(render_plan(plan, document, fmt), nl=False, err=out == STDOUT)
     if plan.refused:
         write(text.format_refusals(plan, color=color_enabled(sys.stderr)), err=True, nl=False)
         raise PlanRefused(
             "the plan was refused by the safety guards"
-            + (f"; {out} was not written" if out else "")
+            + (f"; {out} was not written" if out and out != STDOUT else "")
         )
     if out:
-        write_private(out, dumps(document))
+        write_out(out, dumps(document), private=True)
+    if out and out != STDOUT:
         write(f"Saved the plan to {out}; apply it with: inbound-sync apply --plan {out}", err=True)
     return EXIT_CHANGES if detailed_exitcode and plan.changes else EXIT_OK
 

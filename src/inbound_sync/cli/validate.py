@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 
 from inbound_sync import config
-from inbound_sync.cli.common import load_config
+from inbound_sync.cli.common import STDOUT, load_config, write_out
 from inbound_sync.config import DesiredState
 from inbound_sync.output import write
 
@@ -39,6 +39,8 @@ def format_schema() -> str:
     return json.dumps(config.json_schema(), indent=2, sort_keys=True) + "\n"
 
 
-def print_schema() -> int:
-    write(format_schema(), nl=False)
+def print_schema(out: str = STDOUT) -> int:
+    write_out(out, format_schema())
+    if out != STDOUT:
+        write(f"Wrote the JSON Schema to {out}", err=True)
     return 0

@@ -8,11 +8,12 @@ state.py    DesiredState, the immutable result
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from inbound_sync.config.model import json_schema
-from inbound_sync.config.resolve import ParsedFile, resolve, validate_document
+from inbound_sync.config.resolve import ParsedFile, canonical_id, resolve, validate_document
 from inbound_sync.config.state import DesiredNumber, DesiredState, SafetyPolicy
 from inbound_sync.config.workers import pool
 from inbound_sync.errors import ConfigError, ConfigIssue
@@ -24,6 +25,7 @@ __all__ = [
     "DesiredNumber",
     "DesiredState",
     "SafetyPolicy",
+    "canonical_id",
     "expand_paths",
     "json_schema",
     "load",
@@ -31,16 +33,21 @@ __all__ = [
 
 
 def expand_paths(paths: Sequence[str]) -> tuple[list[Path], list[ConfigIssue]]:
-    """Files as given, and every *.yaml / *.yml under directories, sorted, recursively."""
+    """Files as given, and every YAML file under directories, sorted, recursively.
+
+    Inside a directory, names starting with "." are skipped (.github/workflows and
+    .pre-commit-config.yaml are not config), and `.yaml`/`.yml` match in any case. A
+    directory that cannot be read is an issue, never silently skipped: a protected number
+    declared inside it would otherwise look undeclared.
+    """
     found: list[Path] = []
     issues: list[ConfigIssue] = []
     for name in paths or [DEFAULT_PATH]:
         path = Path(name)
         if path.is_dir():
-            inside = sorted(
-                p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
-            )
-            if not inside:
+            before = len(issues)
+            inside = _yaml_files(path, issues)
+            if not inside and len(issues) == before:
                 issues.append(
                     ConfigIssue(name, None, "", "directory holds no *.yaml or *.yml files")
                 )
@@ -50,6 +57,27 @@ def expand_paths(paths: Sequence[str]) -> tuple[list[Path], list[ConfigIssue]]:
         else:
             issues.append(ConfigIssue(name, None, "", "no such file or directory"))
     return list(dict.fromkeys(found)), issues
+
+
+def _yaml_files(top: Path, issues: list[ConfigIssue]) -> list[Path]:
+    def unreadable(error: OSError) -> None:
+        where = error.filename or str(top)
+        reason = error.strerror or type(error).__name__
+        issues.append(ConfigIssue(str(where), None, "", f"cannot read directory: {reason}"))
+
+    files: list[Path] = []
+    for folder, dirs, names in os.walk(top, onerror=unreadable):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for n in names:
+            candidate = Path(folder, n)
+            # A dangling link is kept, so that reading it reports it; a FIFO would block.
+            if _is_yaml_name(n) and (candidate.is_file() or candidate.is_symlink()):
+                files.append(candidate)
+    return sorted(files)
+
+
+def _is_yaml_name(name: str) -> bool:
+    return not name.startswith(".") and name.lower().endswith((".yaml", ".yml"))
 
 
 def load(paths: Sequence[str], *, workers: int | None = None) -> DesiredState:
@@ -66,11 +94,11 @@ def load(paths: Sequence[str], *, workers: int | None = None) -> DesiredState:
             issues.extend(found)
             if result is not None:
                 parsed.append(result)
-        if len(parsed) < len(files):
-            # A file whose settings or aliases are unreadable would make others' references
-            # look wrong too; report what is certain and stop.
-            raise ConfigError(issues)
-        state, more = resolve(parsed, workers_pool.normalize_all)
+        # Every file that parses is resolved, so that one file's syntax error does not hide
+        # another's unknown alias or duplicate number; only what cannot be judged is held back.
+        state, more = resolve(
+            parsed, workers_pool.normalize_all, all_read=len(parsed) == len(files)
+        )
     issues.extend(more)
     if issues or state is None:
         raise ConfigError(issues)

@@ -5,11 +5,40 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.config import JsonDict
 
 from inbound_sync.config.state import Ensure, Unmanaged
 from inbound_sync.phone import DEFAULT_REGION, is_region
 
 _MODEL = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+# What the schema can say of rules that `validate` checks with better messages (resolve.py).
+_HEX = "[0-9a-fA-F]"
+UUID_PATTERN = (
+    f"^(urn:uuid:)?\\{{?{_HEX}{{8}}-?{_HEX}{{4}}-?{_HEX}{{4}}-?{_HEX}{{4}}-?{_HEX}{{12}}\\}}?$"
+)
+_IDS: JsonDict = {"additionalProperties": {"type": "string", "pattern": UUID_PATTERN}}
+# Letters, and the separators phonenumbers reads as an extension (",", ";ext=", "#", "~").
+NUMBER_PATTERN = "^[^A-Za-z,;#~]*$"
+_ENTRY_RULES: JsonDict = {
+    "allOf": [
+        {
+            "if": {"properties": {"ensure": {"const": "absent"}}, "required": ["ensure"]},
+            "then": {
+                "properties": {
+                    "assistant": {"type": "null"},
+                    "strategy": {"type": "null"},
+                    "protect": {"const": False},
+                }
+            },
+            "else": {"required": ["assistant"]},
+        },
+        {
+            "if": {"properties": {"assistant": {"type": "null"}}, "required": ["assistant"]},
+            "then": {"properties": {"strategy": {"type": "null"}}},
+        },
+    ]
+}
 
 
 def _check_region(value: str | None) -> str | None:
@@ -49,12 +78,12 @@ class NumberEntry(BaseModel):
         extra="forbid",
         frozen=True,
         strict=True,
-        json_schema_extra={
-            "if": {"properties": {"ensure": {"const": "absent"}}, "required": ["ensure"]},
-            "else": {"required": ["assistant"]},
-        },
+        json_schema_extra=_ENTRY_RULES,
     )
-    number: str = Field(description="The number in any format; quote it in YAML.")
+    number: str = Field(
+        description="The number in any format; quote it in YAML.",
+        json_schema_extra={"pattern": NUMBER_PATTERN},
+    )
     assistant: str | None = Field(
         None, description="Assistant alias or id; null keeps the number routed nowhere."
     )
@@ -79,10 +108,12 @@ class ConfigFile(BaseModel):
     version: Literal[1] = Field(description="Config format version.")
     defaults: Defaults | None = None
     assistants: dict[str, str] = Field(
-        default_factory=dict, description="Aliases: name to assistant id."
+        default_factory=dict, description="Aliases: name to assistant id.", json_schema_extra=_IDS
     )
     strategies: dict[str, str] = Field(
-        default_factory=dict, description="Aliases: name to inbound context strategy id."
+        default_factory=dict,
+        description="Aliases: name to inbound context strategy id.",
+        json_schema_extra=_IDS,
     )
     unmanaged: Unmanaged | None = Field(
         None, description="What to do with account numbers not declared anywhere."

@@ -17,17 +17,26 @@ from inbound_sync.phone import PhoneError, PhoneNumber, Request, normalize_many
 
 
 class ParsedFile(NamedTuple):
-    """A validated file: its settings, its valid entries by index, and the raw data for lines."""
+    """A validated file: its settings, its valid entries by index, and the raw data for lines.
+
+    A file with structural errors is still parsed as far as it goes, so that the semantic errors
+    of its sound entries are reported in the same run; `aliases_read` is False when its alias
+    tables could not be read, since other files' references to them cannot then be judged.
+    """
 
     path: str
     model: ConfigFile
     entries: tuple[tuple[int, NumberEntry], ...]
     raw: Any
+    aliases_read: bool = True
+
+
+_ALIAS_TABLES = ("assistants", "strategies")
 
 
 def validate_document(doc: YamlDocument) -> tuple[ParsedFile | None, list[ConfigIssue]]:
     """Check one file's structure against the model."""
-    if doc.issues:
+    if doc.data is None and doc.issues:
         return None, doc.issues
     if doc.data is None:
         return None, [
@@ -36,12 +45,17 @@ def validate_document(doc: YamlDocument) -> tuple[ParsedFile | None, list[Config
     if not isinstance(doc.data, dict):
         line = getattr(doc.data, "line", 1)
         return None, [
-            ConfigIssue(doc.path, line, "", "must be a mapping with version: 1 at the top")
+            *doc.issues,
+            ConfigIssue(doc.path, line, "", "must be a mapping with version: 1 at the top"),
         ]
-    # Entries are checked one by one, so that one bad entry does not hide the others' problems.
-    issues: list[ConfigIssue] = []
+    # Duplicate keys keep their first value; the rest of the file is still checked.
+    issues: list[ConfigIssue] = list(doc.issues)
     settings = {key: value for key, value in doc.data.items() if key != "numbers"}
     model = _validated(doc, ConfigFile, settings, (), issues)
+    broken: set[str] = set()
+    if model is None:
+        model, broken = _salvaged(settings)
+    # Entries are checked one by one, so that one bad entry does not hide the others' problems.
     raw_numbers = doc.data.get("numbers", [])
     entries: list[tuple[int, NumberEntry]] = []
     if not isinstance(raw_numbers, list):
@@ -52,9 +66,27 @@ def validate_document(doc: YamlDocument) -> tuple[ParsedFile | None, list[Config
             entry = _validated(doc, NumberEntry, item, ("numbers", index), issues)
             if entry is not None:
                 entries.append((index, entry))
-    if model is None:
-        return None, issues
-    return ParsedFile(doc.path, model, tuple(entries), doc.data), issues
+    aliases_read = not broken.intersection(_ALIAS_TABLES)
+    return ParsedFile(doc.path, model, tuple(entries), doc.data, aliases_read), issues
+
+
+def _salvaged(settings: dict[Any, Any]) -> tuple[ConfigFile, set[str]]:
+    """The settings that are valid on their own, and the names of those that are not.
+
+    Their errors were reported already; what is kept lets the file's entries be resolved.
+    """
+    kept: dict[Any, Any] = {}
+    broken: set[str] = set()
+    for key, value in settings.items():
+        if key == "version":
+            continue
+        try:
+            ConfigFile.model_validate({"version": 1, key: value})
+        except pydantic.ValidationError:
+            broken.add(str(key))
+        else:
+            kept[key] = value
+    return ConfigFile.model_validate({"version": 1, **kept}), broken
 
 
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -97,9 +129,20 @@ def _field_name(loc: tuple[int | str, ...]) -> str:
 
 def _unknown_key(loc: tuple[int | str, ...]) -> str:
     allowed = _allowed_keys(loc[:-1])
-    hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-    suggestion = f"; did you mean {hint[0]!r}?" if hint else f" (allowed: {', '.join(allowed)})"
+    hint = did_you_mean(str(loc[-1]), allowed)
+    suggestion = f"; did you mean {hint!r}?" if hint else f" (allowed: {', '.join(allowed)})"
     return f"unknown key{suggestion}"
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """The choice `word` most likely meant: the same name in another case, else the closest."""
+    choices = list(choices)
+    folded = [c for c in choices if c.casefold() == word.casefold()]
+    if folded:
+        return folded[0]
+    by_fold = {c.casefold(): c for c in choices}
+    close = difflib.get_close_matches(word.casefold(), list(by_fold), n=1)
+    return by_fold[close[0]] if close else None
 
 
 def _allowed_keys(parent: tuple[int | str, ...]) -> list[str]:
@@ -123,10 +166,18 @@ def _normalize_here(requests: list[Request]) -> list[PhoneNumber | PhoneError]:
 
 
 def resolve(
-    files: Iterable[ParsedFile], normalize_all: NormalizeAll = _normalize_here
+    files: Iterable[ParsedFile],
+    normalize_all: NormalizeAll = _normalize_here,
+    *,
+    all_read: bool = True,
 ) -> tuple[DesiredState | None, list[ConfigIssue]]:
-    """Merge files and resolve aliases and numbers; returns the state or every issue found."""
+    """Merge files and resolve aliases and numbers; returns the state or every issue found.
+
+    `all_read` is False when some file could not be parsed at all: its aliases are unknown, and
+    a reference to an undefined alias says it may be defined there.
+    """
     files = list(files)
+    aliases_known = all_read and all(f.aliases_read for f in files)
     issues: list[ConfigIssue] = []
     defaults = _single(files, "defaults", issues) or Defaults()
     unmanaged: Unmanaged = _single(files, "unmanaged", issues) or "ignore"
@@ -146,7 +197,7 @@ def resolve(
     for parsed in files:
         for index, entry in parsed.entries:
             resolved = _resolve_entry(
-                parsed, index, entry, next(phones), assistants, strategies, issues
+                parsed, index, entry, next(phones), (assistants, strategies, aliases_known), issues
             )
             if resolved is None:
                 continue
@@ -193,12 +244,13 @@ def _merge_aliases(files: list[ParsedFile], key: str, issues: list[ConfigIssue])
     for parsed in files:
         for name, ident in getattr(parsed.model, key).items():
             loc = (key, name)
-            if not _is_uuid(ident):
+            canonical = canonical_id(ident)
+            if canonical is None:
                 message = f"{ident!r} is not an id (ids are UUIDs)"
                 issues.append(
                     ConfigIssue(parsed.path, line_of(parsed.raw, loc), f"{key}.{name}", message)
                 )
-            elif name in merged and merged[name] != ident:
+            elif name in merged and merged[name] != canonical:
                 message = (
                     f"alias {name!r} is {ident}, but {merged[name]} at {_where(origin[name], loc)}"
                 )
@@ -206,17 +258,21 @@ def _merge_aliases(files: list[ParsedFile], key: str, issues: list[ConfigIssue])
                     ConfigIssue(parsed.path, line_of(parsed.raw, loc), f"{key}.{name}", message)
                 )
             else:
-                merged.setdefault(name, ident)
+                merged.setdefault(name, canonical)
                 origin.setdefault(name, parsed)
     return merged
 
 
-def _is_uuid(value: str) -> bool:
+def canonical_id(value: str) -> str | None:
+    """The canonical form of an id (lower case, dashed), or None if it is not a UUID.
+
+    uuid.UUID also reads upper case, braces, `urn:uuid:` and the form without dashes; the API
+    knows only the canonical one, and ids are compared in it on both sides.
+    """
     try:
-        uuid.UUID(value)
+        return str(uuid.UUID(value))
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def _resolve_ref(value: str | None, aliases: dict[str, str]) -> str | None:
@@ -225,9 +281,10 @@ def _resolve_ref(value: str | None, aliases: dict[str, str]) -> str | None:
         return None
     if value in aliases:
         return aliases[value]
-    if _is_uuid(value):
-        return value
-    raise ValueError(value)
+    ident = canonical_id(value)
+    if ident is None:
+        raise ValueError(value)
+    return ident
 
 
 def _resolve_entry(
@@ -235,10 +292,10 @@ def _resolve_entry(
     index: int,
     entry: NumberEntry,
     phone: PhoneNumber | PhoneError,
-    assistants: dict[str, str],
-    strategies: dict[str, str],
+    aliases: tuple[dict[str, str], dict[str, str], bool],
     issues: list[ConfigIssue],
 ) -> DesiredNumber | None:
+    assistants, strategies, aliases_known = aliases
     before = len(issues)
 
     def problem(field: str, message: str) -> None:
@@ -254,6 +311,7 @@ def _resolve_entry(
             "assistant",
             "is required when ensure is present (write null to keep the number detached)",
         )
+    _check_contradictions(entry, problem)
     ids: dict[str, str | None] = {}
     for field, table, section in (
         ("assistant", assistants, "assistants"),
@@ -262,8 +320,17 @@ def _resolve_entry(
         try:
             ids[field] = _resolve_ref(getattr(entry, field), table)
         except ValueError as exc:
+            hint = did_you_mean(exc.args[0], table)
+            if hint is not None:
+                advice = f"; did you mean {hint!r}?"
+            elif not aliases_known:
+                advice = " (unless a file whose aliases could not be read defines it)"
+            else:
+                advice = ""
             problem(
-                field, f"unknown {field} alias {exc.args[0]!r}: not under {section} and not a UUID"
+                field,
+                f"unknown {field} alias {exc.args[0]!r}: not under {section} and not a UUID"
+                + advice,
             )
     if isinstance(phone, PhoneError) or len(issues) > before:
         return None
@@ -277,6 +344,25 @@ def _resolve_entry(
         source=_where(parsed, ("numbers", index)),
         description=entry.description,
     )
+
+
+def _check_contradictions(entry: NumberEntry, problem: Callable[[str, str], None]) -> None:
+    """Settings that cannot all hold: each is reported on the line of the one to change."""
+    if entry.ensure == "absent":
+        for field in ("assistant", "strategy", "protect"):
+            if field in entry.model_fields_set and getattr(entry, field) not in (None, False):
+                problem(field, f"contradicts ensure: absent, which deletes the number; {_DROP}")
+        return
+    if entry.assistant is None and entry.strategy is not None:
+        problem(
+            "strategy",
+            "is set but assistant is null: a number without an assistant routes no calls, so "
+            "its strategy would never run; name an assistant, or drop the strategy to keep "
+            "the number detached",
+        )
+
+
+_DROP = "remove one of the two"
 
 
 def _add_number(

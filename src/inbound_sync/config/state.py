@@ -7,6 +7,7 @@ from typing import Literal, NamedTuple
 
 Ensure = Literal["present", "absent"]
 Unmanaged = Literal["ignore", "detach", "delete"]
+Purpose = Literal["config", "undo"]
 
 
 class SafetyPolicy(NamedTuple):
@@ -40,6 +41,8 @@ class DesiredState(NamedTuple):
     assistants: Mapping[str, str] = {}
     strategies: Mapping[str, str] = {}
     files: tuple[str, ...] = ()
+    purpose: Purpose = "config"
+    """"undo" for the state an undo plan restores: it covers only the numbers an apply changed."""
 
     def by_number(self) -> dict[str, DesiredNumber]:
         """Declared numbers keyed by normalized number."""

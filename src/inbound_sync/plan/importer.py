@@ -15,6 +15,21 @@ HEADER = (
     "# Written by `inbound-sync import`: the account as it was when read.\n"
     "# Review it, rename aliases if you like, check it with `inbound-sync validate`, and commit.\n"
 )
+SCHEMA_FILE = "inbound-sync.schema.json"
+"""Where `inbound-sync schema --out` writes by default, and import's comment points."""
+
+
+class _Quoted(str):
+    """A string YAML writes in double quotes: numbers, which unquoted could read as integers."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(
+    _Quoted, lambda dumper, text: dumper.represent_scalar("tag:yaml.org,2002:str", text, style='"')
+)
 
 
 def slug(name: str) -> str:
@@ -37,8 +52,14 @@ def make_aliases(pairs: Iterable[tuple[str, str | None]], kind: str) -> dict[str
     return aliases
 
 
-def import_config(snapshot: Snapshot, region: str = DEFAULT_REGION) -> tuple[str, list[str]]:
-    """YAML text reproducing the account, and warnings for rows that cannot be expressed."""
+def import_config(
+    snapshot: Snapshot, region: str = DEFAULT_REGION, schema: str | None = None
+) -> tuple[str, list[str]]:
+    """YAML text reproducing the account, and warnings for rows that cannot be expressed.
+
+    `schema` is the URL or path (relative to the file) of the JSON Schema that editors should
+    validate it with; None writes no such comment.
+    """
     index, warnings = index_rows(snapshot, region)
     rows = [index[key] for key in sorted(index)]
     assistants = make_aliases(
@@ -65,13 +86,16 @@ def import_config(snapshot: Snapshot, region: str = DEFAULT_REGION) -> tuple[str
         "unmanaged": "ignore",
         "numbers": numbers,
     }
-    body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=False)
-    return HEADER + body, warnings
+    body = yaml.dump(
+        document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False
+    )
+    comment = f"# yaml-language-server: $schema={schema}\n" if schema else ""
+    return comment + HEADER + body, warnings
 
 
 def _entry(row: RemoteRow, region: str, alias_of: dict[str, str]) -> dict[str, object] | None:
     text = "+" + row.normalized
-    entry: dict[str, object] = {"number": display(row.normalized)}
+    entry: dict[str, object] = {"number": _Quoted(display(row.normalized))}
     try:
         normalize(text, region)
     except PhoneError:

@@ -62,6 +62,21 @@ class Change(NamedTuple):
     protect: bool = False
 
     @property
+    def unroutes(self) -> bool:
+        """True when the number routes calls now and would route none after the change."""
+        had = self.before is not None and self.before.assistant_id is not None
+        return had and (self.after is None or self.after.assistant_id is None)
+
+    @property
+    def destructive(self) -> bool:
+        """Counted by the safety guards and refused under `protect`, whatever the action.
+
+        A delete or detach always is; so is any other change after which a number that had an
+        assistant has none, since its calls stop routing just as after a detach.
+        """
+        return self.action in DESTRUCTIVE or self.unroutes
+
+    @property
     def sort_key(self) -> tuple[int, str]:
         return (ACTIONS.index(self.action), self.normalized)
 
@@ -105,6 +120,8 @@ class Plan(NamedTuple):
     refusals: tuple[str, ...]
     account_size: int
     labels: Mapping[str, str]
+    undo: bool = False
+    """True for an undo plan: its unmanaged rows are the numbers the undone apply left alone."""
 
     @property
     def refused(self) -> bool:

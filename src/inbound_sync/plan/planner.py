@@ -45,6 +45,7 @@ def make_plan(desired: DesiredState, snapshot: Snapshot, policy: Policy) -> Plan
         else:
             changes.append(change)
     changes.sort(key=lambda c: c.sort_key)
+    warnings += unresolved_assistants(snapshot)
     return Plan(
         changes=tuple(changes),
         unchanged=unchanged,
@@ -53,6 +54,7 @@ def make_plan(desired: DesiredState, snapshot: Snapshot, policy: Policy) -> Plan
         refusals=tuple(refusals(changes, len(snapshot.rows), policy)),
         account_size=len(snapshot.rows),
         labels=_labels(desired, snapshot),
+        undo=desired.purpose == "undo",
     )
 
 
@@ -70,6 +72,31 @@ def index_rows(snapshot: Snapshot, region: str) -> tuple[dict[str, RemoteRow], l
             continue
         index[key] = row if key == row.normalized else row._replace(normalized=key)
     return index, warnings
+
+
+def unresolved_assistants(snapshot: Snapshot) -> list[str]:
+    """Assistants the account lists by id but no longer names, while it names the others.
+
+    The contract's assistant_name is "resolved for the current user": when it resolves for
+    some assistants but not for one, that one was most likely deleted in the console, and calls
+    to its numbers do not route although git and the account agree.
+    """
+    if not any(row.assistant_name for row in snapshot.rows):
+        return []
+    unnamed: dict[str, list[str]] = {}
+    for row in snapshot.rows:
+        if row.assistant_id and not row.assistant_name:
+            unnamed.setdefault(row.assistant_id, []).append(row.normalized)
+    return [
+        f"assistant {ident} has no name in the account, unlike the others: it may have been "
+        f"deleted, and calls to {_numbers(keys)} may not route"
+        for ident, keys in sorted(unnamed.items())
+    ]
+
+
+def _numbers(keys: list[str], shown: int = 3) -> str:
+    named = ", ".join(display(k) for k in sorted(keys)[:shown])
+    return named + (f" and {len(keys) - shown} more" if len(keys) > shown else "")
 
 
 def _remote_key(row: RemoteRow, region: str, warnings: list[str]) -> str:
@@ -144,17 +171,17 @@ def _unmanaged_change(row: RemoteRow, unmanaged: str) -> Change | None:
 def refusals(changes: list[Change], account_size: int, policy: Policy) -> list[str]:
     """Why the safety guards refuse these changes; empty when they may be applied."""
     reasons = [
-        f"{display(c.normalized)} is protected ({c.source}) and the plan would {c.action} it"
+        f"{display(c.normalized)} is protected ({c.source}) and the plan would {_harm(c)}"
         for c in changes
-        if c.protect and c.action in DESTRUCTIVE
+        if c.protect and c.destructive
     ]
     if policy.allow_destructive:
         return reasons
-    destructive = sum(1 for c in changes if c.action in DESTRUCTIVE)
+    destructive = sum(1 for c in changes if c.destructive)
     limit = policy.safety.max_destructive
     if destructive > limit:
         reasons.append(
-            f"{destructive} destructive changes (deletes + detaches) exceed "
+            f"{destructive} destructive changes (deletes, detaches and unroutings) exceed "
             f"safety.max_destructive = {limit}"
         )
     share = 100.0 * destructive / account_size if account_size else 0.0
@@ -165,6 +192,13 @@ def refusals(changes: list[Change], account_size: int, policy: Policy) -> list[s
             f"{account_size} mappings, above safety.max_destructive_percent = {percent:g}"
         )
     return reasons
+
+
+def _harm(change: Change) -> str:
+    """What a destructive change does, in words: its action, or the unrouting an update hides."""
+    if change.action in DESTRUCTIVE:
+        return f"{change.action} it"
+    return f"{change.action} it to no assistant, so that its calls stop routing"
 
 
 def _labels(desired: DesiredState, snapshot: Snapshot) -> dict[str, str]:

@@ -56,7 +56,10 @@ def dumps(document: dict[str, Any]) -> str:
 
 
 def desired_document(desired: DesiredState) -> dict[str, Any]:
+    # "purpose" appears only in undo plans, so that every other plan document stays as it was.
+    purpose = {"purpose": desired.purpose} if desired.purpose != "config" else {}
     return {
+        **purpose,
         "region": desired.region,
         "service": desired.service,
         "unmanaged": desired.unmanaged,
@@ -97,6 +100,7 @@ class _Desired(_Model):
     strategies: dict[str, str]
     files: list[str]
     numbers: list[_Number]
+    purpose: Literal["config", "undo"] = "config"
 
 
 class _Options(_Model):
@@ -132,6 +136,7 @@ def _to_state(doc: _Desired) -> DesiredState:
         assistants=doc.assistants,
         strategies=doc.strategies,
         files=tuple(doc.files),
+        purpose=doc.purpose,
     )
 
 
@@ -150,3 +155,43 @@ def read_saved(path: str) -> SavedPlan:
             f"{path} is not a plan file written by `inbound-sync plan --out` "
             f"({where}: {first['msg']})"
         ) from None
+
+
+def stale_differences(
+    saved: list[dict[str, Any]], now: list[dict[str, Any]], limit: int = 10
+) -> list[str]:
+    """The numbers whose planned change is no longer the saved one: saved, then now, each."""
+    was = {c.get("normalized"): c for c in saved}
+    is_ = {c.get("normalized"): c for c in now}
+    differing = sorted(
+        (n for n in was.keys() | is_.keys() if was.get(n) != is_.get(n)), key=lambda n: str(n)
+    )
+    lines = [
+        f"{_number(n)}: saved {_describe(was.get(n))}; now {_describe(is_.get(n))}"
+        for n in differing[:limit]
+    ]
+    if len(differing) > limit:
+        lines.append(f"... and {len(differing) - limit} more")
+    return lines
+
+
+def _number(normalized: object) -> str:
+    text = str(normalized)
+    return display(text) if text.isdigit() else text
+
+
+def _describe(change: dict[str, Any] | None) -> str:
+    if change is None:
+        return "no change"
+    return (
+        f"{change.get('action')} ({_binding(change.get('before'))} -> "
+        f"{_binding(change.get('after'))})"
+    )
+
+
+def _binding(binding: object) -> str:
+    if not isinstance(binding, dict):
+        return "no mapping"
+    assistant = binding.get("assistant_id") or "none"
+    strategy = binding.get("inbound_context_strategy_id") or "none"
+    return f"assistant {assistant}, strategy {strategy}"

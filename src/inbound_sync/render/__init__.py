@@ -1,9 +1,12 @@
 """Rendering: a Plan (or an apply report) as text, json, markdown or github. Pure: returns str.
 
+    escape.py    one escaping function per format, for every string that is data
     words.py     the shared wording of bindings, changes and drift
     text.py      terminal output, Terraform-like
     markdown.py  pull-request comments and step summaries
     github.py    workflow-command annotations at config lines
+    report.py    the apply report in each format, and the progress line
+    documents.py JSON documents other than the plan: the drift report
 JSON is the plan document of `inbound_sync.plan.saved`.
 """
 

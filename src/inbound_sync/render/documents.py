@@ -7,7 +7,7 @@ from typing import Any
 from inbound_sync.plan import Plan
 from inbound_sync.plan.model import change_data
 from inbound_sync.plan.saved import unmanaged_data
-from inbound_sync.render import words
+from inbound_sync.render import escape, words
 
 
 def drift_document(plan: Plan) -> dict[str, Any]:
@@ -15,7 +15,10 @@ def drift_document(plan: Plan) -> dict[str, Any]:
     return {
         "format_version": 1,
         "in_sync": not plan.changes,
-        "drift": [{**change_data(c), "reason": words.drift_reason(plan, c)} for c in plan.changes],
+        "drift": [
+            {**change_data(c), "reason": words.drift_reason(plan, c, escape.json)}
+            for c in plan.changes
+        ],
         "summary": plan.summary.to_json(),
         "unmanaged": unmanaged_data(plan),
         "warnings": list(plan.warnings),

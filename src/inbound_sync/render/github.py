@@ -1,31 +1,29 @@
-"""GitHub Actions workflow commands: an annotation at the config line of each changed number."""
+"""GitHub Actions workflow commands: an annotation at the config line of each changed number.
+
+A message is words with data in them; the data is made visible as in text output, then the whole
+message gets the workflow-command encoding (`escape.github_message`), the file and title theirs
+(`escape.github_property`). No datum can end the line or the command.
+"""
 
 from __future__ import annotations
 
 from inbound_sync.plan import Change, Plan
-from inbound_sync.render import words
-
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+from inbound_sync.render import escape, words
 
 
 def annotation(level: str, message: str, source: str | None, title: str) -> str:
     """One `::level file=F,line=N,title=T::message` line."""
     props = []
     path, _, line = (source or "").rpartition(":")
-    if path and line.isdigit():
-        props += [f"file={_escape_property(path)}", f"line={line}"]
-    props.append(f"title={_escape_property(title)}")
-    return f"::{level} {','.join(props)}::{_escape_data(message)}"
+    if path and line.isascii() and line.isdigit():
+        props += [f"file={escape.github_property(path)}", f"line={line}"]
+    props.append(f"title={escape.github_property(title)}")
+    return f"::{level} {','.join(props)}::{escape.github_message(message)}"
 
 
 def _plan_message(plan: Plan, change: Change) -> str:
-    return f"{change.action} {words.number(change)}: {words.difference(plan, change)}"
+    number = words.number(change, escape.text)
+    return f"{change.action} {number}: {words.difference(plan, change, escape.text)}"
 
 
 def format_plan(plan: Plan) -> str:
@@ -43,7 +41,7 @@ def format_drift(plan: Plan) -> str:
     lines = [
         annotation(
             "warning",
-            f"{words.number(c)}: {words.drift_reason(plan, c)}",
+            f"{words.number(c, escape.text)}: {words.drift_reason(plan, c, escape.text)}",
             c.source,
             "inbound-sync drift",
         )

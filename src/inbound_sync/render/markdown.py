@@ -1,20 +1,19 @@
-"""Markdown for pull-request comments and step summaries."""
+"""Markdown for pull-request comments and step summaries.
+
+Data is written through `escape.markdown` (or `escape.markdown_code` inside a code span), so no
+name can add a tag, break a table row or close the `<details>` around the unmanaged numbers.
+"""
 
 from __future__ import annotations
 
 from inbound_sync.plan import Change, Plan
-from inbound_sync.render import words
+from inbound_sync.render import escape, words
 
 EMOJI = {"assign": "🟢", "update": "🟡", "detach": "🟠", "delete": "🔴"}
 
 
-def cell(text: str | None) -> str:
-    """Text safe inside a Markdown table cell."""
-    return (text or "").replace("|", "\\|").replace("\n", " ")
-
-
 def _source(change: Change) -> str:
-    return f"`{change.source}`" if change.source else "unmanaged"
+    return escape.markdown_code(change.source) if change.source else "unmanaged"
 
 
 def format_plan(plan: Plan, *, title: str = "inbound-sync plan") -> str:
@@ -22,8 +21,8 @@ def format_plan(plan: Plan, *, title: str = "inbound-sync plan") -> str:
     if plan.changes:
         lines += ["| | Action | Number | Change | Source |", "|---|---|---|---|---|"]
         lines += [
-            f"| {EMOJI[c.action]} | {c.action} | {words.number(c)} | "
-            f"{cell(words.difference(plan, c))} | {_source(c)} |"
+            f"| {EMOJI[c.action]} | {c.action} | {words.number(c, escape.markdown)} | "
+            f"{words.difference(plan, c, escape.markdown)} | {_source(c)} |"
             for c in plan.changes
         ]
         lines.append("")
@@ -36,7 +35,8 @@ def format_drift(plan: Plan, *, title: str = "inbound-sync drift") -> str:
     if plan.changes:
         lines += ["| Number | What differs | Source |", "|---|---|---|"]
         lines += [
-            f"| {words.number(c)} | {cell(words.drift_reason(plan, c))} | {_source(c)} |"
+            f"| {words.number(c, escape.markdown)} | "
+            f"{words.drift_reason(plan, c, escape.markdown)} | {_source(c)} |"
             for c in plan.changes
         ]
         lines.append("")
@@ -48,7 +48,8 @@ def _refusals(plan: Plan) -> list[str]:
     if not plan.refusals:
         return []
     lines = ["> [!CAUTION]", "> **Refused by the safety guards; nothing will be written.**"]
-    lines += [f"> - {cell(r)}" for r in plan.refusals]
+    lines += [f"> - {escape.markdown(r)}" for r in plan.refusals]
+    lines += [">", f"> {words.override_hint(plan, reviewed=True)}"]
     return [*lines, ""]
 
 
@@ -56,13 +57,13 @@ def _tail(plan: Plan) -> list[str]:
     lines: list[str] = []
     if plan.unmanaged:
         lines += [
-            f"<details><summary>Unmanaged numbers ({len(plan.unmanaged)}), left alone</summary>",
+            f"<details><summary>{words.unmanaged_summary(plan)}</summary>",
             "",
-            *[f"- {cell(words.unmanaged_row(plan, row))}" for row in plan.unmanaged],
+            *[f"- {words.unmanaged_row(plan, row, escape.markdown)}" for row in plan.unmanaged],
             "",
             "</details>",
             "",
         ]
     if plan.warnings:
-        lines += ["**Warnings**", "", *[f"- {cell(w)}" for w in plan.warnings], ""]
+        lines += ["**Warnings**", "", *[f"- {escape.markdown(w)}" for w in plan.warnings], ""]
     return lines

@@ -1,4 +1,8 @@
-"""The apply report: what each change became, and whether the account converged."""
+"""The apply report: what each change became, and whether the account converged.
+
+Numbers, names and the server's messages are data: each format escapes them with its function
+from `render.escape` (JSON with json.dumps), the progress line as text.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,8 @@ from typing import Any
 from inbound_sync.apply import ApplyReport, Outcome
 from inbound_sync.output import style
 from inbound_sync.plan.model import change_data
-from inbound_sync.render import words
+from inbound_sync.render import escape, words
 from inbound_sync.render.github import annotation
-from inbound_sync.render.markdown import cell
 
 MARKS = {"done": "✓", "failed": "✗", "skipped": "-"}
 COLORS = {"done": "green", "failed": "red", "skipped": "yellow"}
@@ -27,7 +30,9 @@ def progress_line(outcome: Outcome, index: int, total: int) -> str:
     """One line per finished change, for logs that are not a terminal."""
     change = outcome.change
     head = f"[{index}/{total}] {outcome.status:<7} {change.action:<6}"
-    return f"{head} {words.number(change)}: {outcome.message}"
+    line = f"{head} {words.number(change, escape.text)}"
+    # A plain success says nothing its status did not ("done: done").
+    return line if outcome.message == outcome.status else f"{line}: {escape.text(outcome.message)}"
 
 
 def summary_line(report: ApplyReport) -> str:
@@ -36,9 +41,10 @@ def summary_line(report: ApplyReport) -> str:
     return f"{head}: {c['done']} done, {c['failed']} failed, {c['skipped']} skipped."
 
 
-def convergence_line(report: ApplyReport) -> str:
+def convergence_line(report: ApplyReport, esc: escape.Escape) -> str:
     if report.unverified is not None:
-        return f"Not verified: {report.unverified}; run `inbound-sync plan` to see what remains."
+        why = esc(report.unverified)
+        return f"Not verified: {why}; run `inbound-sync plan` to see what remains."
     if report.converged:
         return "Converged: the account matches the desired state."
     return f"Not converged: {len(report.remaining.changes)} change(s) remain."
@@ -48,12 +54,14 @@ def format_text(report: ApplyReport, *, color: bool = False) -> str:
     lines = []
     for o in report.outcomes:
         mark = style(MARKS[o.status], color, fg=COLORS[o.status], bold=True)
-        lines.append(f"  {mark} {o.change.action:<6} {words.number(o.change):<18} {o.message}")
-    lines += ["", summary_line(report), convergence_line(report)]
+        number = words.number(o.change, escape.text)
+        lines.append(f"  {mark} {o.change.action:<6} {number:<18} {escape.text(o.message)}")
+    lines += ["", summary_line(report), convergence_line(report, escape.text)]
     plan = report.remaining
     if report.unverified is None:
         lines += [
-            f"  {c.action} {words.number(c)}: {words.difference(plan, c)}" for c in plan.changes
+            f"  {c.action} {words.number(c, escape.text)}: {words.difference(plan, c, escape.text)}"
+            for c in plan.changes
         ]
     return "\n".join(lines) + "\n"
 
@@ -87,14 +95,14 @@ def format_markdown(report: ApplyReport) -> str:
     lines = [
         "### inbound-sync apply",
         "",
-        f"**{summary_line(report)} {convergence_line(report)}**",
+        f"**{summary_line(report)} {convergence_line(report, escape.markdown)}**",
         "",
     ]
     if report.outcomes:
         lines += ["| | Action | Number | Result |", "|---|---|---|---|"]
         lines += [
-            f"| {MARKS[o.status]} | {o.change.action} | {words.number(o.change)} | "
-            f"{cell(o.message)} |"
+            f"| {MARKS[o.status]} | {o.change.action} | "
+            f"{words.number(o.change, escape.markdown)} | {escape.markdown(o.message)} |"
             for o in report.outcomes
         ]
     return "\n".join(lines) + "\n"
@@ -104,14 +112,16 @@ def format_github(report: ApplyReport) -> str:
     lines = [
         annotation(
             "error",
-            f"{o.change.action} {words.number(o.change)} failed: {o.message}",
+            f"{o.change.action} {words.number(o.change, escape.text)} failed: "
+            f"{escape.text(o.message)}",
             o.change.source,
             "inbound-sync apply",
         )
         for o in report.outcomes
         if o.status == "failed"
     ]
+    converged = convergence_line(report, escape.text)
     if not report.converged:
-        lines.append(annotation("error", convergence_line(report), None, "inbound-sync apply"))
-    lines += [summary_line(report), convergence_line(report)]
+        lines.append(annotation("error", converged, None, "inbound-sync apply"))
+    lines += [summary_line(report), converged]
     return "\n".join(lines) + "\n"

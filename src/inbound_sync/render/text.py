@@ -1,10 +1,17 @@
-"""Plain text, in Terraform's spirit: one line per change, colour only when asked."""
+"""Plain text, in Terraform's spirit: one line per change, colour only when asked.
+
+Data is shown through `escape.text` before any colour is added, so only our own codes are raw.
+"""
 
 from __future__ import annotations
 
 from inbound_sync.output import style
-from inbound_sync.plan import Plan
-from inbound_sync.render import words
+from inbound_sync.plan import Change, Plan
+from inbound_sync.render import escape, words
+
+
+def _where(change: Change, unmanaged: str) -> str:
+    return f"  ({escape.text(change.source)})" if change.source else unmanaged
 
 
 def format_plan(plan: Plan, *, color: bool = False) -> str:
@@ -16,10 +23,9 @@ def format_plan(plan: Plan, *, color: bool = False) -> str:
             fg=words.COLORS[change.action],
             bold=True,
         )
-        where = f"  ({change.source})" if change.source else "  (unmanaged)"
-        lines.append(
-            f"  {symbol}  {words.number(change):<18} {words.difference(plan, change)}{where}"
-        )
+        number = words.number(change, escape.text)
+        difference = words.difference(plan, change, escape.text)
+        lines.append(f"  {symbol}  {number:<18} {difference}{_where(change, '  (unmanaged)')}")
     if lines:
         lines.append("")
     lines.append(words.summary_line(plan))
@@ -33,30 +39,27 @@ def format_drift(plan: Plan, *, color: bool = False) -> str:
         symbol = style(
             words.SYMBOLS[change.action], color, fg=words.COLORS[change.action], bold=True
         )
-        where = f"  ({change.source})" if change.source else ""
-        lines.append(
-            f"  {symbol} {words.number(change):<18} {words.drift_reason(plan, change)}{where}"
-        )
+        number = words.number(change, escape.text)
+        reason = words.drift_reason(plan, change, escape.text)
+        lines.append(f"  {symbol} {number:<18} {reason}{_where(change, '')}")
     lines.extend(_tail(plan, color))
     return "\n".join(lines) + "\n"
 
 
 def format_refusals(plan: Plan, *, color: bool = False) -> str:
     head = style("Refused by the safety guards:", color, fg="red", bold=True)
-    body = [f"  - {reason}" for reason in plan.refusals]
-    hint = (
-        "Nothing was written. Review the plan; to proceed, pass --allow-destructive "
-        "(thresholds) or remove `protect: true` in a reviewed commit."
-    )
-    return "\n".join([head, *body, hint]) + "\n"
+    body = [f"  - {escape.text(reason)}" for reason in plan.refusals]
+    return "\n".join([head, *body, "Nothing was written. " + words.override_hint(plan)]) + "\n"
 
 
 def _tail(plan: Plan, color: bool) -> list[str]:
     lines: list[str] = []
     if plan.unmanaged:
-        lines += ["", "Unmanaged (in the account, not in git; left alone):"]
-        lines += [f"  {words.unmanaged_row(plan, row)}" for row in plan.unmanaged]
+        lines += ["", words.unmanaged_heading(plan) + ":"]
+        lines += [f"  {words.unmanaged_row(plan, row, escape.text)}" for row in plan.unmanaged]
     if plan.warnings:
         lines += ["", style("Warnings:", color, fg="yellow", bold=True)]
-        lines += [f"  - {w}" for w in plan.warnings]
+        # Warnings and refusals are the planner's sentences with data in them; the sentences
+        # hold no control character, so escaping the whole is escaping the data.
+        lines += [f"  - {escape.text(w)}" for w in plan.warnings]
     return lines

@@ -133,6 +133,10 @@ class Sandbox:
         """Delete a strategy, detaching it from active mappings; returns how many were detached."""
         return self.store.delete_strategy(strategy_id)
 
+    def delete_assistant(self, assistant_id: str) -> int:
+        """Delete an assistant; mappings using it stay listed (returns how many)."""
+        return self.store.delete_assistant(assistant_id)
+
     def add_fault(self, rule: object) -> None:
         """Arm a fault rule, {"rules": [...]} or {"random": {...}} (see `faults`)."""
         self.faults.add(rule)
@@ -305,6 +309,7 @@ class _Admin:
             Route("/_sandbox/reset", self.reset, methods=["POST"]),
             Route("/_sandbox/seed", self.seed, methods=["POST"]),
             Route("/_sandbox/strategies/{strategy_id}", self.delete_strategy, methods=["DELETE"]),
+            Route("/_sandbox/assistants/{assistant_id}", self.delete_assistant, methods=["DELETE"]),
             Route("/_sandbox/latency", self.latency, methods=["POST"]),
             Route("/_sandbox/faults", self.add_faults, methods=["POST"]),
             Route("/_sandbox/faults", self.clear_faults, methods=["DELETE"]),
@@ -336,6 +341,12 @@ class _Admin:
         strategy_id = request.path_params["strategy_id"]
         detached = self.sandbox.delete_strategy(strategy_id)
         return _ok("Strategy deleted", {"strategy_id": strategy_id, "detached": detached})
+
+    async def delete_assistant(self, request: Request) -> Response:
+        self.sandbox.authorize_admin(request)
+        assistant_id = request.path_params["assistant_id"]
+        using = self.sandbox.delete_assistant(assistant_id)
+        return _ok("Assistant deleted", {"assistant_id": assistant_id, "mappings_using_it": using})
 
     async def latency(self, request: Request) -> Response:
         self.sandbox.authorize_admin(request)
@@ -407,7 +418,8 @@ def _new_mapping(body: dict[str, Any]) -> NewMapping:
     config = body.get("inbound_config")
     if not isinstance(config, dict):
         raise ApiFailure(400, "inbound_config is required and must be an object")
-    if config.get("type") not in (None, service):
+    # The contract injects the type only when it is omitted; an explicit null is not omitted.
+    if "type" in config and config["type"] != service:
         raise ApiFailure(400, "inbound_config.type must match service")
     number = _required_text(config, "phone_number", prefix="inbound_config.")
     try:

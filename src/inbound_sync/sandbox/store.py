@@ -330,6 +330,23 @@ class Store:
             self._set_references(db, inbound_id, changes)
             return self._get(db, inbound_id)
 
+    def delete_assistant(self, assistant_id: str) -> int:
+        """Remove an assistant, as its owner can in the console; returns the mappings using it.
+
+        The contract says nothing more, so the mappings are left as they are: still listed with
+        the id (its name no longer resolves), and assign or update with it answer 404.
+        """
+        with self._transaction() as db:
+            found = db.execute("SELECT 1 FROM assistants WHERE id = ?", (assistant_id,)).fetchone()
+            if found is None:
+                raise NotFound(ASSISTANT_NOT_FOUND)
+            using = db.execute(
+                "SELECT COUNT(*) FROM mappings WHERE assistant_id = ? AND active = 1",
+                (assistant_id,),
+            ).fetchone()[0]
+            db.execute("DELETE FROM assistants WHERE id = ?", (assistant_id,))
+        return int(using)
+
     def delete_strategy(self, strategy_id: str) -> int:
         """Remove a strategy and detach it from every active mapping; returns how many."""
         with self._transaction() as db:
