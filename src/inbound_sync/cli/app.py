@@ -77,13 +77,51 @@ def plan(paths: tuple[str, ...], **kwargs: Any) -> int:
 @cli.command()
 @PATHS
 @format_option()
+@click.option(
+    "--baseline",
+    metavar="FILE",
+    help="A previous drift report (--format json or --out): mark each drift new or already "
+    "reported.",
+)
+@click.option(
+    "--out",
+    metavar="FILE",
+    help="Also save this report as JSON (- for standard output), the next run's --baseline.",
+)
 @api_options
 def drift(paths: tuple[str, ...], **kwargs: Any) -> int:
-    """Report what the account has that git does not; exit 2 on drift."""
+    """Report what the account has that git does not, who changed it last; exit 2 on drift."""
     from inbound_sync.cli.plan import run_drift
 
     conn = connection(kwargs)
-    return run_drift(paths, conn, fmt=kwargs["fmt"])
+    return run_drift(paths, conn, fmt=kwargs["fmt"], baseline=kwargs["baseline"], out=kwargs["out"])
+
+
+@cli.command()
+@click.argument("number")
+@PATHS
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--log-file",
+    "log_files",
+    metavar="FILE|DIR",
+    multiple=True,
+    help="An audit log written by `apply --log-file`, or a directory of them; repeatable.",
+)
+@api_options
+def history(number: str, paths: tuple[str, ...], **kwargs: Any) -> int:
+    """Tell a number's story, newest first: git commits, apply's audit logs, the account."""
+    from inbound_sync.cli.history import run_history
+
+    conn = connection(kwargs)
+    return run_history(number, paths, conn, fmt=kwargs["fmt"], log_files=kwargs["log_files"])
 
 
 @cli.command()

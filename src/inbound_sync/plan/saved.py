@@ -115,12 +115,18 @@ class _Document(_Model):
     desired: _Desired
 
 
+# What a saved change carries for its reviewers only; a plan made again has none of it to compare.
+_FOR_REVIEW = frozenset({"provenance"})
+
+
 class SavedPlan:
     """A plan file read back: the desired state and policy to recompute it, and its changes."""
 
     def __init__(self, document: _Document) -> None:
         self.api_url = document.api_url
-        self.changes = document.changes
+        self.changes = [
+            {k: v for k, v in change.items() if k not in _FOR_REVIEW} for change in document.changes
+        ]
         self.desired = _to_state(document.desired)
         self.policy = Policy(self.desired.safety, document.options.allow_destructive)
 

@@ -1,0 +1,152 @@
+"""git as the provenance of config lines: `git blame` and `git rev-parse`, run as subprocesses.
+
+The only I/O of provenance. Every failure (no git, not a work tree, a file never committed, a
+timeout) becomes a note on the record, never an exception: provenance must not fail a command.
+One `git blame` per config file, whatever the number of changes in it, several at once.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import NamedTuple
+
+from inbound_sync.plan import Plan, RemoteRow
+from inbound_sync.provenance.attach import attach, blamed_files
+from inbound_sync.provenance.blame import FileBlame, parse_porcelain
+from inbound_sync.provenance.model import NO_GIT, Provenances
+
+TIMEOUT_S = 30.0
+"""Longest wait for one git process; past it, the provenance says so and the command goes on."""
+PARALLEL = 4
+NO_GIT_BINARY = "git is not installed"
+
+
+class GitResult(NamedTuple):
+    """What a git process printed, or (output None) why it gave nothing usable."""
+
+    output: str | None
+    problem: str = ""
+
+
+class WorkTree(NamedTuple):
+    top: Path
+    shallow: bool
+
+
+def git_env() -> dict[str, str]:
+    # No lock on the index for reads that do not need one, no prompt, and git's own wording.
+    return {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+
+
+def run_git(args: Sequence[str], cwd: Path) -> GitResult:
+    """`git ARGS` in `cwd`, its output as text; never raises."""
+    found = run_git_bytes(args, cwd)
+    if found.output is None:
+        return GitResult(None, found.problem)
+    return GitResult(found.output.decode("utf-8", errors="replace"))
+
+
+class GitBytes(NamedTuple):
+    output: bytes | None
+    problem: str = ""
+
+
+def run_git_bytes(args: Sequence[str], cwd: Path, *, stdin: bytes | None = None) -> GitBytes:
+    """`git ARGS` in `cwd`, its output as bytes; never raises."""
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            input=stdin,
+            capture_output=True,
+            env=git_env(),
+            timeout=TIMEOUT_S,
+            check=False,
+        )
+    except FileNotFoundError:
+        return GitBytes(None, NO_GIT_BINARY)
+    except subprocess.TimeoutExpired:
+        return GitBytes(None, f"git {args[0]} took longer than {TIMEOUT_S:.0f} s")
+    except OSError as exc:
+        return GitBytes(None, f"git could not run: {exc.strerror or exc}")
+    if done.returncode != 0:
+        stderr = done.stderr.decode("utf-8", errors="replace")
+        return GitBytes(None, _first_line(stderr) or f"git {args[0]} failed")
+    return GitBytes(done.stdout)
+
+
+def _first_line(stderr: str) -> str:
+    line = next((s.strip() for s in stderr.splitlines() if s.strip()), "")
+    return line.removeprefix("fatal: ").removeprefix("error: ")
+
+
+def work_tree(directory: Path) -> WorkTree | str:
+    """The work tree holding `directory` and whether its clone is shallow, or why there is none."""
+    found = run_git(
+        ["rev-parse", "--is-inside-work-tree", "--is-shallow-repository", "--show-toplevel"],
+        directory,
+    )
+    answers = (found.output or "").splitlines()
+    if len(answers) < 3 or answers[0] != "true":
+        return found.problem if found.problem == NO_GIT_BINARY else NO_GIT
+    return WorkTree(Path(answers[2]), answers[1] == "true")
+
+
+def blame(path: str, *, shallow: bool) -> FileBlame:
+    """Who last changed each line of `path` (its work-tree text, uncommitted edits included).
+
+    -M and -C follow lines moved within the file and from other files changed in the same
+    commit, so a number moved between files keeps the commit that set its value. Without a
+    shallow clone, a 'boundary' commit is just the root commit, and nothing is hidden behind it.
+    """
+    file = Path(path)
+    found = run_git(["blame", "--porcelain", "-M", "-C", "--", file.name], file.parent)
+    if found.output is None:
+        return FileBlame(note=_why_not_blamed(found.problem))
+    result = parse_porcelain(found.output)
+    if shallow:
+        return result
+    commits = {sha: c._replace(boundary=False) for sha, c in result.commits.items()}
+    return result._replace(commits=commits)
+
+
+def _why_not_blamed(problem: str) -> str:
+    if "not a git repository" in problem:
+        return NO_GIT
+    if "no such path" in problem:
+        return "not committed yet"
+    return f"git blame failed: {problem}"
+
+
+def blame_all(paths: Iterable[str], *, shallow: bool) -> dict[str, FileBlame]:
+    """blame() of each path, a few at once (each is its own process)."""
+    todo = list(paths)
+    if len(todo) <= 1:
+        return {p: blame(p, shallow=shallow) for p in todo}
+    from concurrent.futures import ThreadPoolExecutor  # here: only a plan with changes needs it
+
+    with ThreadPoolExecutor(max_workers=min(PARALLEL, len(todo))) as pool:
+        return dict(zip(todo, pool.map(lambda p: blame(p, shallow=shallow), todo), strict=True))
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def collect(
+    plan: Plan, rows: Iterable[RemoteRow], files: Sequence[str], now: datetime
+) -> Provenances:
+    """The provenance of every change of `plan`: the account's rows, and git's blame of the
+    config files that declare them, when the config is in a git work tree."""
+    first = Path(files[0]).parent if files else Path()
+    tree = work_tree(first)
+    paths = blamed_files(plan)
+    if isinstance(tree, str):
+        blames = {p: FileBlame(note=tree) for p in paths}
+    else:
+        blames = blame_all(paths, shallow=tree.shallow)
+    return attach(plan, rows, blames, now, in_git=not isinstance(tree, str))
