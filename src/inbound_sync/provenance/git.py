@@ -99,12 +99,13 @@ def work_tree(directory: Path) -> WorkTree | str:
 def blame(path: str, *, shallow: bool) -> FileBlame:
     """Who last changed each line of `path` (its work-tree text, uncommitted edits included).
 
-    -M and -C follow lines moved within the file and from other files changed in the same
-    commit, so a number moved between files keeps the commit that set its value. Without a
-    shallow clone, a 'boundary' commit is just the root commit, and nothing is hidden behind it.
+    Plain blame: a renamed file is followed, but not lines moved or copied (-M, -C), which would
+    credit a changed `assistant: x` line to an older entry that has the same line. A number
+    moved to another file therefore shows the commit that moved it (`history` goes further
+    back). Without a shallow clone a 'boundary' commit is the root commit, nothing behind it.
     """
     file = Path(path)
-    found = run_git(["blame", "--porcelain", "-M", "-C", "--", file.name], file.parent)
+    found = run_git(["blame", "--porcelain", "--", file.name], file.parent)
     if found.output is None:
         return FileBlame(note=_why_not_blamed(found.problem))
     result = parse_porcelain(found.output)
