@@ -11,9 +11,9 @@ from inbound_sync.plan import Policy, make_plan
 from inbound_sync.provenance import AccountSide, Commit, GitSide, Provenance, Provenances
 from inbound_sync.provenance.blame import (
     UNCOMMITTED_SHA,
-    BlamedLine,
     FileBlame,
     entry_lines,
+    entry_spans,
     git_side,
     parse_porcelain,
 )
@@ -146,16 +146,16 @@ PORCELAIN = "\n".join(
 
 
 def test_porcelain_gives_each_line_its_commit_once_described():
-    blame = parse_porcelain(PORCELAIN)
-    assert [b.sha[:1] for b in blame.lines] == ["a", "a", "0"]
-    assert blame.lines[1].text == '  - number: "+91 80 4431 9240"'
-    first = blame.commits["a" * 40]
+    shas, commits = parse_porcelain(PORCELAIN)
+    assert shas == {1: "a" * 40, 2: "a" * 40, 3: UNCOMMITTED_SHA}
+    first = commits["a" * 40]
     assert (first.author, first.subject, first.boundary) == ("Priya", "declare (#41)", True)
     assert first.committed == datetime(2026, 3, 13, 11, 30, tzinfo=UTC)
 
 
 def test_an_uncommitted_line_in_the_entry_is_said_with_the_last_commit():
-    side = git_side(parse_porcelain(PORCELAIN), 2)
+    texts = ("numbers:", '  - number: "+91 80 4431 9240"', "    assistant: support")
+    side = git_side(FileBlame(texts, *parse_porcelain(PORCELAIN)), 2)
     assert side.uncommitted
     assert side.commit is not None
     assert side.commit.sha == "a" * 40
@@ -188,15 +188,15 @@ def test_an_entry_spans_the_lines_indented_under_it(start, lines):
     assert entry_lines(FILE, start) == lines
 
 
+def test_entries_blamed_together_are_merged_into_few_ranges():
+    assert entry_spans(FILE, [8, 2, 11, 11]) == [(2, 9), (11, 12)]
+
+
 def test_the_newest_commit_of_the_entry_counts_not_its_first_line():
     old, new = commit(sha="b" * 40), commit(sha="c" * 40, committed=T)
-    lines = (
-        BlamedLine(old.sha, "numbers:"),
-        BlamedLine(old.sha, "  - number: x"),
-        BlamedLine(new.sha, "    assistant: sales"),
-        BlamedLine(old.sha, "  - number: y"),
-    )
-    blame = FileBlame(lines, {old.sha: old, new.sha: new})
+    texts = ("numbers:", "  - number: x", "    assistant: sales", "  - number: y")
+    shas = {1: old.sha, 2: old.sha, 3: new.sha, 4: old.sha}
+    blame = FileBlame(texts, shas, {old.sha: old, new.sha: new})
     assert git_side(blame, 2).commit == new
     assert git_side(blame, 4).commit == old
     assert git_side(FileBlame(note="not committed yet"), 2) == GitSide(note="not committed yet")

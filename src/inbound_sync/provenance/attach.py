@@ -25,9 +25,16 @@ def split_source(source: str) -> tuple[str, int | None]:
     return source, None
 
 
-def blamed_files(plan: Plan) -> list[str]:
-    """The config files that declare a changed number, each once, in order of first use."""
-    return list(dict.fromkeys(split_source(c.source)[0] for c in plan.changes if c.source))
+def blamed_lines(plan: Plan) -> dict[str, list[int]]:
+    """The config files that declare a changed number, with the first line of each entry."""
+    found: dict[str, list[int]] = {}
+    for change in plan.changes:
+        if change.source:
+            path, line = split_source(change.source)
+            found.setdefault(path, [])
+            if line is not None:
+                found[path].append(line)
+    return found
 
 
 def rows_of(plan: Plan, rows: Iterable[RemoteRow]) -> dict[str, RemoteRow]:

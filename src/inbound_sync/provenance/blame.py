@@ -7,7 +7,7 @@ indentation, as YAML's block style defines it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import NamedTuple
 
@@ -16,38 +16,38 @@ from inbound_sync.provenance.model import UNCOMMITTED, Commit, GitSide
 UNCOMMITTED_SHA = "0" * 40
 
 
-class BlamedLine(NamedTuple):
-    sha: str
-    text: str
-
-
 class FileBlame(NamedTuple):
-    """A file's lines with the commit of each (line 1 at index 0), or why there are none."""
+    """A config file's lines, and the commit of each line blamed, or why there are none."""
 
-    lines: tuple[BlamedLine, ...] = ()
+    texts: tuple[str, ...] = ()
+    """The file's text as blamed, line 1 at index 0."""
+    shas: Mapping[int, str] = {}
+    """Line number -> the sha of the commit that last changed it (the lines blamed only)."""
     commits: Mapping[str, Commit] = {}
     note: str | None = None
 
 
-def parse_porcelain(output: str) -> FileBlame:
-    """The lines and commits of `git blame --porcelain` output."""
-    lines: list[BlamedLine] = []
+def parse_porcelain(output: str) -> tuple[dict[int, str], dict[str, Commit]]:
+    """The commit of each line, by final line number, and the commits, from `--porcelain`."""
+    shas: dict[int, str] = {}
     commits: dict[str, Commit] = {}
     headers: dict[str, str] = {}
-    sha = ""
+    sha, line = "", 0
     for raw in output.split("\n"):
         if raw.startswith("\t"):
             if sha not in commits:
                 commits[sha] = _commit(sha, headers)
-            lines.append(BlamedLine(sha, raw[1:]))
+            shas[line] = sha
             headers = {}
             continue
         key, _, value = raw.partition(" ")
         if len(key) == 40 and all(c in "0123456789abcdef" for c in key):
             sha = key
+            final = value.split(" ")[1:2]
+            line = int(final[0]) if final and final[0].isdigit() else line + 1
         elif key:
             headers[key] = value
-    return FileBlame(tuple(lines), commits)
+    return shas, commits
 
 
 def _commit(sha: str, headers: Mapping[str, str]) -> Commit:
@@ -91,17 +91,30 @@ def entry_lines(texts: Sequence[str], start: int) -> range:
     return range(start, end + 1)
 
 
+def entry_spans(texts: Sequence[str], starts: Iterable[int]) -> list[tuple[int, int]]:
+    """The line ranges (first, last) of the entries at `starts`, sorted, overlaps merged: what
+    `git blame -L` needs to blame, and no more."""
+    spans = sorted((r[0], r[-1]) for r in (entry_lines(texts, s) for s in starts) if r)
+    merged: list[tuple[int, int]] = []
+    for first, last in spans:
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(last, merged[-1][1]))
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def _counts(text: str) -> bool:
+    body = text.strip()
+    return bool(body) and not body.startswith("#")
+
+
 def git_side(blame: FileBlame, line: int) -> GitSide:
     """The newest commit among the lines of the entry at `line`, or what could not be told."""
     if blame.note is not None:
         return GitSide(note=blame.note)
-    texts = [b.text for b in blame.lines]
-    span = entry_lines(texts, line)
-    shas = [
-        blame.lines[n - 1].sha
-        for n in span
-        if blame.lines[n - 1].text.strip() and not blame.lines[n - 1].text.strip().startswith("#")
-    ]
+    span = entry_lines(blame.texts, line)
+    shas = [blame.shas[n] for n in span if _counts(blame.texts[n - 1]) and n in blame.shas]
     if not shas:
         return GitSide(note=f"line {line} is not in the file git blamed")
     committed = [blame.commits[s] for s in shas if s != UNCOMMITTED_SHA]

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple
 
 from inbound_sync.plan import Plan, RemoteRow
-from inbound_sync.provenance.attach import attach, blamed_files
-from inbound_sync.provenance.blame import FileBlame, parse_porcelain
+from inbound_sync.provenance.attach import attach, blamed_lines
+from inbound_sync.provenance.blame import FileBlame, entry_spans, parse_porcelain
 from inbound_sync.provenance.model import NO_GIT, Provenances
 
 TIMEOUT_S = 30.0
 """Longest wait for one git process; past it, the provenance says so and the command goes on."""
 PARALLEL = 4
+MAX_RANGES = 5_000
+"""Past this many entries in one file, blaming it whole costs less than listing them."""
 NO_GIT_BINARY = "git is not installed"
 
 
@@ -96,8 +98,10 @@ def work_tree(directory: Path) -> WorkTree | str:
     return WorkTree(Path(answers[2]), answers[1] == "true")
 
 
-def blame(path: str, *, shallow: bool) -> FileBlame:
-    """Who last changed each line of `path` (its work-tree text, uncommitted edits included).
+def blame(path: str, starts: Sequence[int], *, shallow: bool) -> FileBlame:
+    """Who last changed the entries starting at `starts` in `path` (its work-tree text,
+    uncommitted edits included), blaming those lines only (`-L`), unless there are so many
+    that the whole file is quicker.
 
     Plain blame: a renamed file is followed, but not lines moved or copied (-M, -C), which would
     credit a changed `assistant: x` line to an older entry that has the same line. A number
@@ -105,14 +109,27 @@ def blame(path: str, *, shallow: bool) -> FileBlame:
     back). Without a shallow clone a 'boundary' commit is the root commit, nothing behind it.
     """
     file = Path(path)
-    found = run_git(["blame", "--porcelain", "--", file.name], file.parent)
+    try:
+        texts = tuple(_lines(file.read_bytes().decode("utf-8", errors="replace")))
+    except OSError as exc:
+        return FileBlame(note=f"cannot read {path}: {exc.strerror or exc}")
+    spans = entry_spans(texts, starts)
+    ranges = [f"-L{first},{last}" for first, last in spans] if len(spans) <= MAX_RANGES else []
+    found = run_git(["blame", "--porcelain", *ranges, "--", file.name], file.parent)
     if found.output is None:
         return FileBlame(note=_why_not_blamed(found.problem))
-    result = parse_porcelain(found.output)
-    if shallow:
-        return result
-    commits = {sha: c._replace(boundary=False) for sha, c in result.commits.items()}
-    return result._replace(commits=commits)
+    shas, commits = parse_porcelain(found.output)
+    if not shallow:
+        commits = {sha: c._replace(boundary=False) for sha, c in commits.items()}
+    return FileBlame(texts, shas, commits)
+
+
+def _lines(text: str) -> list[str]:
+    """Lines as git counts them: split at \\n only, without a last empty one."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 def _why_not_blamed(problem: str) -> str:
@@ -123,15 +140,18 @@ def _why_not_blamed(problem: str) -> str:
     return f"git blame failed: {problem}"
 
 
-def blame_all(paths: Iterable[str], *, shallow: bool) -> dict[str, FileBlame]:
-    """blame() of each path, a few at once (each is its own process)."""
-    todo = list(paths)
+def blame_all(lines: Mapping[str, Sequence[int]], *, shallow: bool) -> dict[str, FileBlame]:
+    """blame() of each file at its lines, a few files at once (each is its own process)."""
+    todo = list(lines)
     if len(todo) <= 1:
-        return {p: blame(p, shallow=shallow) for p in todo}
+        return {p: blame(p, lines[p], shallow=shallow) for p in todo}
     from concurrent.futures import ThreadPoolExecutor  # here: only a plan with changes needs it
 
+    def one(path: str) -> FileBlame:
+        return blame(path, lines[path], shallow=shallow)
+
     with ThreadPoolExecutor(max_workers=min(PARALLEL, len(todo))) as pool:
-        return dict(zip(todo, pool.map(lambda p: blame(p, shallow=shallow), todo), strict=True))
+        return dict(zip(todo, pool.map(one, todo), strict=True))
 
 
 def utc_now() -> datetime:
@@ -145,9 +165,9 @@ def collect(
     config files that declare them, when the config is in a git work tree."""
     first = Path(files[0]).parent if files else Path()
     tree = work_tree(first)
-    paths = blamed_files(plan)
+    lines = blamed_lines(plan)
     if isinstance(tree, str):
-        blames = {p: FileBlame(note=tree) for p in paths}
+        blames = {p: FileBlame(note=tree) for p in lines}
     else:
-        blames = blame_all(paths, shallow=tree.shallow)
+        blames = blame_all(lines, shallow=tree.shallow)
     return attach(plan, rows, blames, now, in_git=not isinstance(tree, str))
