@@ -117,6 +117,13 @@ def test_the_first_commit_of_a_full_history_is_no_shallow_edge(world, monkeypatc
     assert found["git"]["commit"]["shallow_boundary"] is False
 
 
+def test_a_file_blamed_whole_gives_the_same_answer_as_its_lines(world, monkeypatch):
+    """Past MAX_RANGES entries in one file, git blames the whole file instead of -L ranges."""
+    by_lines = provenance()
+    monkeypatch.setattr("inbound_sync.provenance.git.MAX_RANGES", 0)
+    assert provenance() == by_lines
+
+
 def test_a_shallow_clone_shows_its_edge_commit_as_an_upper_bound(world, monkeypatch):
     clone = world.repo.shallow_clone(world.tmp / "clone")
     monkeypatch.chdir(clone.root)
