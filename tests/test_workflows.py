@@ -146,12 +146,32 @@ def test_plan_comment_step_runs_on_pull_requests_even_after_a_red_plan():
 def test_drift_issue_step_runs_only_when_the_comparison_ran():
     job = load_workflow(WORKFLOWS / "inbound-drift.yml")["jobs"]["drift"]
     assert job["permissions"] == {"contents": "read", "issues": "write"}
-    [issue] = [s for s in job["steps"] if "github_report.py" in s.get("run", "")]
+    [issue] = [s for s in job["steps"] if "drift-issue" in s.get("run", "")]
     assert issue["if"] == (
         "${{ steps.drift.outputs.status == 'drift' || steps.drift.outputs.status == 'clean' }}"
     )
     call = load_workflow(WORKFLOWS / "inbound-drift.yml")["on"]["workflow_call"]
     assert call["inputs"]["label"]["default"] == "inbound-drift"
+
+
+def test_drift_checks_out_the_history_and_passes_the_baseline_through_the_issue():
+    workflow = load_workflow(WORKFLOWS / "inbound-drift.yml")
+    steps = workflow["jobs"]["drift"]["steps"]
+    assert steps[0]["with"]["fetch-depth"] == "${{ inputs.fetch-depth }}"
+    assert workflow["on"]["workflow_call"]["inputs"]["fetch-depth"]["default"] == 0
+    names = [s.get("name", "") for s in steps]
+    read, compare = (
+        names.index("Read the last check's report from the drift issue"),
+        names.index("Compare the account with git"),
+    )
+    assert read < compare
+    assert "drift-baseline" in steps[read]["run"]
+    assert '"$RUNNER_TEMP/inbound-sync/baseline.json"' in steps[read]["run"]
+    # The token reads the issue; the API key stays with the step that calls the API.
+    assert "INBOUND_SYNC_API_KEY" not in steps[read]["env"]
+    [issue] = [s for s in steps if "drift-issue" in s.get("run", "")]
+    assert issue["env"]["REPORT_FILE"] == "${{ steps.drift.outputs.report-file }}"
+    assert '--report-file "$REPORT_FILE"' in issue["run"]
 
 
 @pytest.mark.parametrize("name", REUSABLE)
