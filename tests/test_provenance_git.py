@@ -312,3 +312,20 @@ def test_times_missing_or_malformed_are_said_and_judge_nothing(world, monkeypatc
     assert found["918044319241"]["account"]["note"] == "the account lists no update time"
     assert {p["verdict"] for p in found.values()} == {None}
     assert {p["git"]["commit"]["sha"] for p in found.values()} == {world.priya, world.bob}
+
+
+def test_history_outside_a_work_tree_tells_the_accounts_side_and_says_why_no_more(
+    world, monkeypatch
+):
+    plain = world.tmp / "plain"
+    plain.mkdir()
+    (plain / "inbound.yaml").write_text(HEAD + ENTRY.format("support"), encoding="utf-8")
+    monkeypatch.chdir(plain)
+    document = json.loads(run_main("history", "+918044319241", "--format", "json").out)
+    assert [(e["source"], e["summary"]) for e in document["events"]] == [
+        ("account", "created in the account: assistant Sales Assistant")
+    ]
+    assert document["notes"] == ["no git history: not in a git work tree"]
+    assert document["declared"] == "inbound.yaml:10: assistant support"
+    text = run_main("history", "080 4431 9241")
+    assert text.out.endswith("\n\nNotes:\n  - no git history: not in a git work tree\n")
