@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import NamedTuple
@@ -270,6 +271,19 @@ def test_without_git_installed_provenance_says_so(world, monkeypatch):
     monkeypatch.setenv("PATH", str(world.tmp / "no-programs-here"))
     found = provenance()
     assert found["git"] == {"commit": None, "uncommitted": False, "note": "git is not installed"}
+    assert found["account"]["updated_at"] == "2026-03-19T12:00:00Z"
+
+
+def test_a_git_that_does_not_answer_is_given_up_and_said(world, monkeypatch):
+    programs = world.tmp / "slow-git"
+    programs.mkdir()
+    sleep = shutil.which("sleep")
+    (programs / "git").write_text(f"#!/bin/sh\nexec {sleep} 10\n", encoding="utf-8")
+    (programs / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", str(programs))
+    monkeypatch.setattr("inbound_sync.provenance.git.TIMEOUT_S", 1.0)
+    found = provenance()
+    assert found["git"]["note"] == "git rev-parse took longer than 1 s"
     assert found["account"]["updated_at"] == "2026-03-19T12:00:00Z"
 
 

@@ -1,8 +1,9 @@
 """git as the provenance of config lines: `git blame` and `git rev-parse`, run as subprocesses.
 
-The only I/O of provenance. Every failure (no git, not a work tree, a file never committed, a
-timeout) becomes a note on the record, never an exception: provenance must not fail a command.
-One `git blame` per config file, whatever the number of changes in it, several at once.
+The edge where provenance runs git (log.py runs `git log` for history through it too). Every
+failure (no git, not a work tree, a file never committed, a timeout) becomes a note on the
+record, never an exception: provenance must not fail a command. One `git blame` per config
+file, whatever the number of changes in it, several files at once.
 """
 
 from __future__ import annotations
@@ -92,9 +93,11 @@ def work_tree(directory: Path) -> WorkTree | str:
         ["rev-parse", "--is-inside-work-tree", "--is-shallow-repository", "--show-toplevel"],
         directory,
     )
+    if found.output is None and "not a git repository" not in found.problem:
+        return found.problem  # no git, or one that did not answer: say which
     answers = (found.output or "").splitlines()
     if len(answers) < 3 or answers[0] != "true":
-        return found.problem if found.problem == NO_GIT_BINARY else NO_GIT
+        return NO_GIT
     return WorkTree(Path(answers[2]), answers[1] == "true")
 
 
