@@ -11,6 +11,16 @@ from inbound_sync.cli.common import api_options, connection, format_option
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 PATHS = click.argument("paths", nargs=-1, type=click.Path())
+FLEET = click.option(
+    "--fleet", metavar="FILE", help="Run on every target of a fleet file instead of PATHS."
+)
+TARGETS = click.option(
+    "--target",
+    "targets",
+    metavar="NAME",
+    multiple=True,
+    help="With --fleet: only this target (repeatable).",
+)
 
 
 @click.group(context_settings=CONTEXT)
@@ -26,8 +36,14 @@ def cli() -> None:
 
 @cli.command()
 @PATHS
-def validate(paths: tuple[str, ...]) -> int:
+@FLEET
+@TARGETS
+def validate(paths: tuple[str, ...], fleet: str | None, targets: tuple[str, ...]) -> int:
     """Check config files offline (default PATHS: inbound.yaml)."""
+    if fleet is not None or targets:
+        from inbound_sync.cli.fleet import run_validate
+
+        return run_validate(fleet, targets, paths)
     from inbound_sync.cli.validate import run
 
     return run(paths)
@@ -41,8 +57,13 @@ def validate(paths: tuple[str, ...]) -> int:
     help="Write the schema to FILE (e.g. inbound-sync.schema.json, where `import` points "
     "editors); default: standard output.",
 )
-def schema(out: str) -> int:
+@click.option("--fleet", "fleet", is_flag=True, help="The schema of the fleet file instead.")
+def schema(out: str, fleet: bool) -> int:
     """Print the JSON Schema of the config file."""
+    if fleet:
+        from inbound_sync.cli.fleet import print_schema as print_fleet_schema
+
+        return print_fleet_schema(out)
     from inbound_sync.cli.validate import print_schema
 
     return print_schema(out)
