@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from inbound_sync.fleet import Target
 from sandbox_fixtures import SUPPORT
 
 CONFIG = """\
@@ -50,3 +51,40 @@ def write_fleet(
 
 def target(url: str, variable: str, config: str) -> dict[str, object]:
     return {"api_url": url, "api_key_env": variable, "config": [config]}
+
+
+def fleet_target(name: str, system: str = "https://api.example.com:443") -> Target:
+    """A Target record for pure tests: no file behind it."""
+    return Target(
+        name=name,
+        api_url=system.rsplit(":", 1)[0],
+        system=system,
+        key_env=f"KEY_{name.upper()}",
+        key_file=None,
+        config=(f"{name}/",),
+        source=f"fleet.yaml:{len(name)}",
+    )
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "fleet"
+FLEET_SEED = EXAMPLE / "sandbox-seed.yaml"
+FLEET_KEYS = {
+    "INBOUND_SYNC_KEY_BRAND_A": "sandbox-key-brand-a",
+    "INBOUND_SYNC_KEY_BRAND_B": "sandbox-key-brand-b",
+    "INBOUND_SYNC_KEY_STAGING": "sandbox-key-staging",
+}
+BRAND_A_ASSISTANT = "0b5c1f3e-2a4d-4c6e-8f10-1a2b3c4d5e01"
+BRAND_B_ASSISTANT = "0b5c1f3e-2a4d-4c6e-8f10-1a2b3c4d5e02"
+MOVED = "918044319242"
+
+
+def copy_example(root: Path, url: str) -> Path:
+    """examples/fleet under `root`, every target pointed at `url`; returns the fleet file."""
+    for name in ("brand-a", "brand-b", "staging"):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        text = (EXAMPLE / name / "inbound.yaml").read_text(encoding="utf-8")
+        (root / name / "inbound.yaml").write_text(text, encoding="utf-8")
+    text = (EXAMPLE / "fleet.yaml").read_text(encoding="utf-8")
+    path = root / "fleet.yaml"
+    path.write_text(text.replace("http://127.0.0.1:8787", url), encoding="utf-8")
+    return path

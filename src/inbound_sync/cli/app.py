@@ -79,12 +79,19 @@ def schema(out: str, fleet: bool) -> int:
     "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0 when none)."
 )
 @click.option("--allow-destructive", is_flag=True, help="Override the max_destructive thresholds.")
+@FLEET
+@TARGETS
 @api_options
 def plan(paths: tuple[str, ...], **kwargs: Any) -> int:
     """Show what apply would change, and optionally save it."""
     from inbound_sync.cli.plan import run_plan
 
     conn = connection(kwargs)
+    fleet, targets = kwargs.pop("fleet"), kwargs.pop("targets")
+    if fleet is not None or targets:
+        from inbound_sync.cli.fleet import run_plan as run_fleet_plan
+
+        return run_fleet_plan(fleet, targets, paths, conn, **kwargs)
     return run_plan(
         paths,
         conn,
@@ -98,12 +105,19 @@ def plan(paths: tuple[str, ...], **kwargs: Any) -> int:
 @cli.command()
 @PATHS
 @format_option()
+@FLEET
+@TARGETS
 @api_options
 def drift(paths: tuple[str, ...], **kwargs: Any) -> int:
     """Report what the account has that git does not; exit 2 on drift."""
     from inbound_sync.cli.plan import run_drift
 
     conn = connection(kwargs)
+    fleet, targets = kwargs.pop("fleet"), kwargs.pop("targets")
+    if fleet is not None or targets:
+        from inbound_sync.cli.fleet import run_drift as run_fleet_drift
+
+        return run_fleet_drift(fleet, targets, paths, conn, fmt=kwargs["fmt"])
     return run_drift(paths, conn, fmt=kwargs["fmt"])
 
 

@@ -6,16 +6,57 @@ and only then loads configs and reads accounts, concurrently. `apply --fleet` is
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Sequence
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from inbound_sync.cli.common import STDOUT, Connection, load_config, write_out
+from inbound_sync.apply import ClientAccount
+from inbound_sync.cli.common import (
+    STDOUT,
+    Connection,
+    append_step_summary,
+    load_config,
+    open_client,
+    run_async,
+    write_out,
+)
 from inbound_sync.cli.validate import format_summary
-from inbound_sync.errors import UsageError
-from inbound_sync.fleet import Fleet, Target, TargetState, load_fleet, load_states
+from inbound_sync.errors import (
+    EXIT_CHANGES,
+    EXIT_OK,
+    ApiError,
+    PlanRefused,
+    TargetsFailed,
+    UsageError,
+)
+from inbound_sync.fleet import (
+    Fleet,
+    FleetPlan,
+    Target,
+    TargetFailure,
+    TargetInput,
+    TargetState,
+    load_fleet,
+    load_states,
+    make_fleet_plan,
+)
+from inbound_sync.fleet.keys import connections
 from inbound_sync.fleet.model import json_schema
-from inbound_sync.output import write
+from inbound_sync.fleet.saved import fleet_document
+from inbound_sync.output import color_enabled, write
+from inbound_sync.plan import Policy, Snapshot
+from inbound_sync.plan.saved import dumps
 from inbound_sync.render import escape
+from inbound_sync.render import fleet as render
+
+if TYPE_CHECKING:
+    from inbound_sync.api import ConnectionSettings, InboundClient, RequestRecord
+
+READS = 8
+"""Accounts listed at once across the fleet: the waits overlap, and no host gets a burst."""
 
 
 class Run:
@@ -96,3 +137,169 @@ def print_schema(out: str = STDOUT) -> int:
     if out != STDOUT:
         write(f"Wrote the JSON Schema of the fleet file to {out}", err=True)
     return 0
+
+
+# -- reading every account -----------------------------------------------------------------
+
+
+class Clients:
+    """Opens each target's client; `shared` adds options by API base URL.
+
+    Everything one host's clients must share in a run (a request pacer, one per base URL) is
+    made once per base URL by the caller and passed in `shared`, so that ten targets on one
+    system are paced as one.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        settings: Mapping[str, ConnectionSettings],
+        log: Callable[[str, RequestRecord], None] | None = None,
+        shared: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        self.conn = conn
+        self.settings = settings
+        self.log = log
+        self.shared = shared or {}
+
+    def open(self, name: str) -> InboundClient:
+        settings = self.settings[name]
+        options = dict(self.shared.get(settings.base_url, {}))
+        log = self.log
+        if log is not None:
+            options["on_request"] = lambda record: log(name, record)
+        return open_client(self.conn, settings, **options)
+
+
+async def read_accounts(
+    targets: Sequence[Target], clients: Clients, limit: int = READS
+) -> dict[str, Snapshot | ApiError]:
+    """Every target's account, listed concurrently (at most `limit` at once); a failed read is
+    returned in place of its snapshot, so that one account down does not hide the others."""
+    gate = asyncio.Semaphore(limit)
+
+    async def read(target: Target) -> Snapshot | ApiError:
+        async with gate:
+            try:
+                async with clients.open(target.name) as client:
+                    return await ClientAccount(client).snapshot()
+            except ApiError as exc:
+                return exc
+
+    results = await asyncio.gather(*(read(t) for t in targets))
+    return {t.name: r for t, r in zip(targets, results, strict=True)}
+
+
+def target_connections(run: Run, conn: Connection) -> dict[str, ConnectionSettings]:
+    """URL and key of every target of the run, before any request; UsageError naming each gap."""
+    return connections(
+        run.targets, allow_insecure_http=conn.allow_insecure_http, environ=os.environ
+    )
+
+
+def plan_inputs(
+    states: Sequence[TargetState],
+    snapshots: Mapping[str, Snapshot | ApiError],
+    allow_destructive: bool,
+) -> FleetPlan:
+    inputs: list[TargetInput] = []
+    failures: list[TargetFailure] = []
+    for target, desired in states:
+        found = snapshots[target.name]
+        if isinstance(found, ApiError):
+            failures.append(TargetFailure(target, f"could not read the account: {found}"))
+        else:
+            inputs.append(
+                TargetInput(target, desired, found, Policy(desired.safety, allow_destructive))
+            )
+    return make_fleet_plan(inputs, failures)
+
+
+def compute(run: Run, conn: Connection, allow_destructive: bool) -> FleetPlan:
+    """Load every config (before any network), check every key, read every account, plan."""
+    states = load_targets(run)
+    clients = Clients(conn, target_connections(run, conn))
+    snapshots = run_async(read_accounts(run.targets, clients))
+    return plan_inputs(states, snapshots, allow_destructive)
+
+
+def failed(plan: FleetPlan, unsaved: str | None = None) -> TargetsFailed:
+    names = ", ".join(f.name for f in plan.failures)
+    count = len(plan.failures)
+    note = f"; {unsaved} was not written" if unsaved else ""
+    return TargetsFailed(
+        f"{count} target{'s' if count != 1 else ''} could not be planned: {names}{note}"
+    )
+
+
+def refused(plan: FleetPlan, consequence: str) -> PlanRefused:
+    names = ", ".join(t.name for t in plan.refused())
+    return PlanRefused(f"the plan of {names} was refused by the safety guards; {consequence}")
+
+
+# -- plan and drift ------------------------------------------------------------------------
+
+
+def render_plan(plan: FleetPlan, document: dict[str, Any], fmt: str) -> str:
+    if fmt == "json":
+        return dumps(document)
+    if fmt == "markdown":
+        return render.format_plan_markdown(plan)
+    if fmt == "github":
+        append_step_summary(render.format_plan_markdown(plan))
+        return render.format_plan_github(plan)
+    return render.format_plan(plan, color=color_enabled(sys.stdout))
+
+
+def run_plan(
+    fleet: str | None,
+    targets: Sequence[str],
+    paths: Sequence[str],
+    conn: Connection,
+    *,
+    fmt: str,
+    out: str | None,
+    detailed_exitcode: bool,
+    allow_destructive: bool,
+) -> int:
+    run = open_run(fleet, targets, paths=paths, conn=conn)
+    plan = compute(run, conn, allow_destructive)
+    document = fleet_document(plan)
+    # With --out -, standard output carries the saved plan, and the review goes to stderr.
+    write(render_plan(plan, document, fmt), nl=False, err=out == STDOUT)
+    unsaved = out if out and out != STDOUT else None
+    if plan.refused():
+        write(render.format_refusals(plan, color=color_enabled(sys.stderr)), err=True, nl=False)
+    if plan.failures:
+        raise failed(plan, unsaved)
+    if plan.refused():
+        raise refused(plan, f"{unsaved} was not written" if unsaved else "nothing may be applied")
+    if out:
+        write_out(out, dumps(document), private=True)
+    if unsaved:
+        write(
+            f"Saved the fleet plan to {out}; apply it with: "
+            f"inbound-sync apply --fleet {run.fleet.path} --plan {out}",
+            err=True,
+        )
+    return EXIT_CHANGES if detailed_exitcode and plan.changes else EXIT_OK
+
+
+def run_drift(
+    fleet: str | None, targets: Sequence[str], paths: Sequence[str], conn: Connection, *, fmt: str
+) -> int:
+    run = open_run(fleet, targets, paths=paths, conn=conn)
+    plan = compute(run, conn, allow_destructive=True)
+    if fmt == "json":
+        output = dumps(render.drift_document(plan))
+    elif fmt == "markdown":
+        output = render.format_drift_markdown(plan)
+    elif fmt == "github":
+        append_step_summary(render.format_drift_markdown(plan))
+        output = render.format_drift_github(plan)
+    else:
+        output = render.format_drift(plan, color=color_enabled(sys.stdout))
+    write(output, nl=False)
+    if plan.failures:
+        raise failed(plan)
+    return EXIT_CHANGES if plan.changes else EXIT_OK
