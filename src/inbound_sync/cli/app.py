@@ -136,12 +136,19 @@ def drift(paths: tuple[str, ...], **kwargs: Any) -> int:
 @format_option()
 @click.option("--log-file", metavar="FILE", help="Write one JSON line per API call.")
 @click.option("--undo-out", metavar="FILE", help="Save a plan that restores every changed number.")
+@FLEET
+@TARGETS
 @api_options
 def apply(paths: tuple[str, ...], **kwargs: Any) -> int:
     """Make the account match git: deletes, detaches, updates, then assigns; then verify."""
     from inbound_sync.cli.apply import Options, run_apply
 
     conn = connection(kwargs)
+    fleet, targets = kwargs.pop("fleet"), kwargs.pop("targets")
+    if fleet is not None or targets:
+        from inbound_sync.cli.fleet_apply import run_apply as run_fleet_apply
+
+        return run_fleet_apply(fleet, targets, paths, conn, Options(**kwargs))
     return run_apply(paths, conn, Options(**kwargs))
 
 

@@ -143,16 +143,16 @@ def _problem(path: str, exc: pydantic.ValidationError, at: tuple[str, ...] = ())
     )
 
 
-def stale_targets(saved: SavedFleet, now: FleetPlan) -> list[str]:
-    """For each target whose changes are no longer the saved ones, what differs, line by line."""
+def stale_targets(saved: SavedFleet, now: FleetPlan) -> dict[str, list[str]]:
+    """By target whose changes are no longer the saved ones, what differs, line by line."""
     document = fleet_document(now)
-    lines: list[str] = []
+    found: dict[str, list[str]] = {}
     for name, plan in saved.targets.items():
         current = document["targets"].get(name, {}).get("changes", [])
         if current == plan.changes:
             continue
-        lines.append(
-            f"target {name}: {len(plan.changes)} change(s) saved, {len(current)} needed now"
-        )
-        lines += [f"  {line}" for line in stale_differences(plan.changes, current)]
-    return lines
+        found[name] = [
+            f"target {name}: {len(plan.changes)} change(s) saved, {len(current)} needed now",
+            *(f"  {line}" for line in stale_differences(plan.changes, current)),
+        ]
+    return found
