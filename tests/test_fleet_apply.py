@@ -238,3 +238,45 @@ def test_plans_of_the_other_kind_are_refused_with_the_right_command(
     result = run_cli("apply", "--fleet", fleet, "--plan", str(saved))
     assert result.code == 1
     assert f"{saved} is the plan of a single account: apply it without --fleet" in result.err
+
+
+def test_no_key_of_the_fleet_appears_in_any_output_or_file(
+    server, sandbox, tmp_path, run_cli, monkeypatch
+):
+    secret = "sk-live-FLEET-SWEEP-5e7c9a1b3d"
+    sandbox.seed({"tenants": {"swept": {"api_key": secret, "assistants": {OUTSIDER: "Swept"}}}})
+    _, url = server
+    (tmp_path / "swept").mkdir()
+    (tmp_path / "swept" / "inbound.yaml").write_text(
+        f'version: 1\nnumbers:\n  - number: "+918044319260"\n    assistant: {OUTSIDER}\n'
+    )
+    (tmp_path / "key").write_text(secret)
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(
+        f"version: 1\ntargets:\n  swept:\n    api_url: {url}\n    api_key_file: key\n"
+        "    config: [swept/]\n"
+    )
+    files = [tmp_path / "plan.json", tmp_path / "log.jsonl", tmp_path / "undo.json"]
+    seen = [
+        run_cli("validate", "--fleet", str(fleet)),
+        run_cli("plan", "--fleet", str(fleet), "-v", "--out", str(files[0])),
+        run_cli("drift", "--fleet", str(fleet), "--format", "json"),
+        run_cli(
+            "apply",
+            "--fleet",
+            str(fleet),
+            "--plan",
+            str(files[0]),
+            "-v",
+            "--log-file",
+            str(files[1]),
+            "--undo-out",
+            str(files[2]),
+        ),
+        run_cli("list", "--fleet", str(fleet), "--format", "json"),
+    ]
+    assert [r.code for r in seen] == [0, 0, 2, 0, 0]
+    for result in seen:
+        assert "FLEET-SWEEP" not in result.out + result.err
+    for path in files:
+        assert "FLEET-SWEEP" not in path.read_text()

@@ -145,3 +145,59 @@ def test_every_format_names_every_target(fleet, run_cli, fmt):
         assert result.code in (0, 2), result.err
         for name in ("brand-a", "brand-b", "staging"):
             assert name in result.out
+
+
+def test_list_shows_every_target(fleet, run_cli):
+    result = run_cli("list", "--fleet", fleet)
+    assert result.code == 0, result.err
+    assert result.out.startswith("Target brand-a (")
+    assert "  +91 80 4431 9242  Brand A Support" in result.out
+    assert "Target staging (" in result.out
+    document = json.loads(run_cli("list", "--fleet", fleet, "--format", "json").out)
+    assert sorted(document) == ["brand-a", "brand-b", "staging"]
+    assert [m["normalized"] for m in document["brand-a"]] == ["918044319240", MOVED]
+    assert document["staging"] == []
+
+
+def test_list_names_a_target_it_cannot_read(fleet, run_cli, monkeypatch):
+    monkeypatch.setenv("INBOUND_SYNC_KEY_BRAND_B", "unknown")
+    result = run_cli("list", "--fleet", fleet)
+    assert result.code == 1
+    assert (
+        "some accounts could not be read:\n  brand-b: list the account failed (HTTP 401)"
+        in result.err
+    )
+    assert result.out == ""
+
+
+def test_import_writes_each_target_where_the_fleet_file_points(
+    server, sandbox, tmp_path, run_cli, monkeypatch
+):
+    _, url = server
+    monkeypatch.chdir(tmp_path)
+    fleet = copy_example(tmp_path, url)
+    for name in ("brand-a", "brand-b", "staging"):
+        (tmp_path / name / "inbound.yaml").unlink()
+    result = run_cli("import", "--fleet", str(fleet))
+    assert result.code == 0, result.err
+    assert f"Wrote 2 mappings of brand-a to {tmp_path / 'brand-a' / 'inbound.yaml'}" in result.err
+    assert (tmp_path / "staging" / "inbound.yaml").exists()
+    assert run_cli("plan", "--fleet", str(fleet), "--detailed-exitcode").code == 0
+
+
+def test_import_writes_nothing_if_one_file_exists(fleet, run_cli):
+    root = Path(fleet).parent
+    (root / "brand-a" / "inbound.yaml").unlink()
+    result = run_cli("import", "--fleet", fleet)
+    assert result.code == 1
+    assert "already exist(s); import never overwrites a file" in result.err
+    assert not (root / "brand-a" / "inbound.yaml").exists()
+
+
+def test_fleet_runs_refuse_the_flags_of_a_single_account(fleet, run_cli):
+    result = run_cli("plan", "--fleet", fleet, "--api-url", "https://x.example.com")
+    assert result.code == 1
+    assert "--api-url and --api-key-file do not apply" in result.err
+    result = run_cli("import", "--fleet", fleet, "--out", "x.yaml")
+    assert result.code == 1
+    assert "--out does not apply" in result.err

@@ -119,3 +119,27 @@ def test_a_409_with_every_target_in_the_run_is_outside_the_fleet():
     assert outcome.message.startswith(
         "conflict: +91 80 4431 0000 is held by an account outside this fleet (already assigned"
     )
+
+
+def test_an_interrupted_fleet_starts_no_change_and_says_so():
+    system = System({"a": numbers(0, 1)})
+    accounts = {"a": system.account("a"), "b": system.account("b")}
+    plan = make_fleet_plan(
+        [
+            TargetInput(
+                fleet_target("a"), state(), asyncio.run(accounts["a"].snapshot()), Policy()
+            ),
+            TargetInput(fleet_target("b"), state(want(numbers(0, 1)[0])), Snapshot(()), Policy()),
+        ]
+    )
+
+    async def interrupted() -> FleetReport:
+        stop = asyncio.Event()
+        stop.set()
+        return await apply_fleet(plan, accounts, Settings(reread_window=0), stop=stop)
+
+    report = asyncio.run(interrupted())
+    assert report.interrupted
+    assert system.events == []
+    statuses = [(t.name, o.status) for t in report.targets for o in t.report.outcomes]
+    assert statuses == [("a", "skipped"), ("b", "skipped")]

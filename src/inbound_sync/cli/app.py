@@ -156,12 +156,19 @@ def apply(paths: tuple[str, ...], **kwargs: Any) -> int:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@FLEET
+@TARGETS
 @api_options
 def list_(**kwargs: Any) -> int:
     """Show the account's mappings."""
     from inbound_sync.cli.listing import run_list
 
     conn = connection(kwargs)
+    fleet, targets = kwargs.pop("fleet"), kwargs.pop("targets")
+    if fleet is not None or targets:
+        from inbound_sync.cli.fleet import run_list as run_fleet_list
+
+        return run_fleet_list(fleet, targets, conn, fmt=kwargs["fmt"])
     return run_list(conn, fmt=kwargs["fmt"])
 
 
@@ -180,12 +187,19 @@ def list_(**kwargs: Any) -> int:
     help="Schema for the file's yaml-language-server comment (default: inbound-sync.schema.json "
     "in the working directory, as `inbound-sync schema --out` writes it; '' for none).",
 )
+@FLEET
+@TARGETS
 @api_options
 def import_(**kwargs: Any) -> int:
     """Write a config (version 1) that reproduces the account."""
     from inbound_sync.cli.listing import run_import
 
     conn = connection(kwargs)
+    fleet, targets = kwargs.pop("fleet"), kwargs.pop("targets")
+    if fleet is not None or targets:
+        from inbound_sync.cli.fleet import run_import as run_fleet_import
+
+        return run_fleet_import(fleet, targets, conn, **kwargs)
     return run_import(conn, out=kwargs["out"], region=kwargs["region"], schema=kwargs["schema"])
 
 

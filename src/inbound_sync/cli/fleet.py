@@ -303,3 +303,83 @@ def run_drift(
     if plan.failures:
         raise failed(plan)
     return EXIT_CHANGES if plan.changes else EXIT_OK
+
+
+# -- list and import -----------------------------------------------------------------------
+
+
+def read_run(run: Run, conn: Connection) -> dict[str, Snapshot]:
+    """Every target's account, or TargetsFailed naming those that could not be read."""
+    clients = Clients(conn, target_connections(run, conn))
+    found = run_async(read_accounts(run.targets, clients))
+    unread = {name: exc for name, exc in found.items() if isinstance(exc, ApiError)}
+    if unread:
+        lines = [f"  {name}: {escape.text(str(exc))}" for name, exc in sorted(unread.items())]
+        raise TargetsFailed("\n".join(["some accounts could not be read:", *lines]))
+    return {name: s for name, s in found.items() if isinstance(s, Snapshot)}
+
+
+def run_list(fleet: str | None, targets: Sequence[str], conn: Connection, *, fmt: str) -> int:
+    from inbound_sync.cli.listing import format_json, format_table
+
+    run = open_run(fleet, targets, conn=conn)
+    snapshots = read_run(run, conn)
+    if fmt == "json":
+        items = {name: json.loads(format_json(s)) for name, s in sorted(snapshots.items())}
+        write(json.dumps(items, indent=2, sort_keys=True) + "\n", nl=False)
+        return 0
+    sections = []
+    for target in run.targets:
+        table = format_table(snapshots[target.name]).rstrip("\n").split("\n")
+        heading = f"Target {target.name} ({escape.text(target.api_url)})"
+        sections.append("\n".join([heading, *(f"  {line}" for line in table)]))
+    write("\n\n".join(sections) + "\n", nl=False)
+    return 0
+
+
+def import_path(target: Target) -> str:
+    """Where `import --fleet` writes a target's config: its first config entry, or
+    inbound.yaml inside it when that names a directory."""
+    entry = target.config[0]
+    if os.path.isdir(entry) or not entry.lower().endswith((".yaml", ".yml")):
+        return os.path.join(entry, "inbound.yaml")
+    return entry
+
+
+def run_import(
+    fleet: str | None,
+    targets: Sequence[str],
+    conn: Connection,
+    *,
+    out: str | None,
+    region: str,
+    schema: str | None,
+) -> int:
+    from inbound_sync.cli.listing import schema_reference
+    from inbound_sync.plan.importer import import_config
+
+    run = open_run(fleet, targets, conn=conn)
+    if out is not None:
+        raise UsageError(
+            "with --fleet, each target's config is written where the fleet file points "
+            "(its first config entry); --out does not apply"
+        )
+    paths = {t.name: import_path(t) for t in run.targets}
+    existing = [p for p in paths.values() if os.path.lexists(p)]
+    if existing:
+        raise UsageError(
+            f"{', '.join(existing)} already exist(s); import never overwrites a file, and "
+            "writes nothing unless it can write every target"
+        )
+    snapshots = read_run(run, conn)
+    for target in run.targets:
+        path = paths[target.name]
+        reference = schema_reference(path) if schema is None else schema
+        text, warnings = import_config(snapshots[target.name], region, schema=reference or None)
+        for warning in warnings:
+            write(f"Warning: {target.name}: {escape.text(warning)}", err=True)
+        write_out(path, text)
+        count = len(snapshots[target.name].rows)
+        write(f"Wrote {count} mappings of {target.name} to {path}", err=True)
+    write(f"Check them with: inbound-sync plan --fleet {run.fleet.path}", err=True)
+    return 0
