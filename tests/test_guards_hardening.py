@@ -25,7 +25,7 @@ from inbound_sync.errors import ConfigError
 from inbound_sync.plan import Binding, Change, Policy, make_plan
 from inbound_sync.plan.saved import dumps, plan_document
 from planning import A1, A2, S1, S2, row, snapshot, state, want
-from reliability_support import ACME_KEY, account, bindings, run_main, served
+from reliability_support import account, bindings, run_main
 from sandbox_fixtures import CRM, SUPPORT
 
 ROUTED = [f"9180443192{i:02d}" for i in range(40, 52)]  # twelve numbers
@@ -147,40 +147,37 @@ def test_validate_rejects_a_strategy_without_an_assistant(write_yaml):
 
 
 @pytest.mark.socket
-def test_unrouting_protected_numbers_end_to_end_is_refused_with_no_write(tmp_path, monkeypatch):
-    with served() as (sandbox, url):
-        monkeypatch.setenv("INBOUND_SYNC_API_URL", url)
-        monkeypatch.setenv("INBOUND_SYNC_API_KEY", ACME_KEY)
-        routed = "".join(
-            f'  - number: "+{n}"\n    assistant: {SUPPORT}\n    strategy: {CRM}\n'
-            "    protect: true\n"
-            for n in ROUTED
-        )
-        (tmp_path / "inbound.yaml").write_text(f"version: 1\nnumbers:\n{routed}")
-        assert run_main("apply", str(tmp_path / "inbound.yaml"), "--auto-approve").code == 0
-        writes = sandbox.stats()["writes"]
+def test_unrouting_protected_numbers_end_to_end_is_refused_with_no_write(tmp_path, live_sandbox):
+    sandbox = live_sandbox
+    routed = "".join(
+        f'  - number: "+{n}"\n    assistant: {SUPPORT}\n    strategy: {CRM}\n    protect: true\n'
+        for n in ROUTED
+    )
+    (tmp_path / "inbound.yaml").write_text(f"version: 1\nnumbers:\n{routed}")
+    assert run_main("apply", str(tmp_path / "inbound.yaml"), "--auto-approve").code == 0
+    writes = sandbox.stats()["writes"]
 
-        # The config language refuses the unrouting outright ...
-        unrouted = routed.replace(f"assistant: {SUPPORT}", "assistant: null")
-        (tmp_path / "inbound.yaml").write_text(f"version: 1\nnumbers:\n{unrouted}")
-        refused = run_main("apply", str(tmp_path / "inbound.yaml"), "--auto-approve")
-        assert refused.code == 1
-        assert "numbers[11].strategy: is set but assistant is null" in refused.err
+    # The config language refuses the unrouting outright ...
+    unrouted = routed.replace(f"assistant: {SUPPORT}", "assistant: null")
+    (tmp_path / "inbound.yaml").write_text(f"version: 1\nnumbers:\n{unrouted}")
+    refused = run_main("apply", str(tmp_path / "inbound.yaml"), "--auto-approve")
+    assert refused.code == 1
+    assert "numbers[11].strategy: is set but assistant is null" in refused.err
 
-        # ... and a saved plan edited by hand to unroute them is refused by the guards.
-        desired = _unrouted_state(ROUTED)
-        document = plan_document(
-            make_plan(desired, account(sandbox), Policy(desired.safety)),
-            desired,
-            Policy(desired.safety),
-            url,
-        )
-        (tmp_path / "edited.json").write_text(dumps(document))
-        saved = run_main("apply", "--plan", str(tmp_path / "edited.json"))
-        assert saved.code == 3, saved.err
-        assert saved.err.count("is protected") == 12
-        assert sandbox.stats()["writes"] == writes
-        assert set(bindings(account(sandbox)).values()) == {(SUPPORT, CRM)}
+    # ... and a saved plan edited by hand to unroute them is refused by the guards.
+    desired = _unrouted_state(ROUTED)
+    document = plan_document(
+        make_plan(desired, account(sandbox), Policy(desired.safety)),
+        desired,
+        Policy(desired.safety),
+        os.environ["INBOUND_SYNC_API_URL"],
+    )
+    (tmp_path / "edited.json").write_text(dumps(document))
+    saved = run_main("apply", "--plan", str(tmp_path / "edited.json"))
+    assert saved.code == 3, saved.err
+    assert saved.err.count("is protected") == 12
+    assert sandbox.stats()["writes"] == writes
+    assert set(bindings(account(sandbox)).values()) == {(SUPPORT, CRM)}
 
 
 def _unrouted_state(numbers: list[str]) -> DesiredState:
@@ -216,27 +213,27 @@ def test_an_unreadable_subdirectory_is_an_error(tmp_path, monkeypatch):
 
 
 @pytest.mark.socket
-def test_a_protected_number_in_an_unreadable_directory_is_never_deleted(tmp_path, monkeypatch):
-    with served() as (sandbox, url):
-        monkeypatch.setenv("INBOUND_SYNC_API_URL", url)
-        monkeypatch.setenv("INBOUND_SYNC_API_KEY", ACME_KEY)
-        (tmp_path / "top.yaml").write_text("version: 1\nunmanaged: delete\n")
-        (tmp_path / "team").mkdir()
-        (tmp_path / "team" / "numbers.yaml").write_text(
-            f'version: 1\nnumbers:\n  - number: "+{ROUTED[0]}"\n    assistant: {SUPPORT}\n'
-            "    protect: true\n"
-        )
-        assert run_main("apply", str(tmp_path), "--auto-approve").code == 0
-        before = sandbox.stats()
+def test_a_protected_number_in_an_unreadable_directory_is_never_deleted(
+    tmp_path, monkeypatch, live_sandbox
+):
+    sandbox = live_sandbox
+    (tmp_path / "top.yaml").write_text("version: 1\nunmanaged: delete\n")
+    (tmp_path / "team").mkdir()
+    (tmp_path / "team" / "numbers.yaml").write_text(
+        f'version: 1\nnumbers:\n  - number: "+{ROUTED[0]}"\n    assistant: {SUPPORT}\n'
+        "    protect: true\n"
+    )
+    assert run_main("apply", str(tmp_path), "--auto-approve").code == 0
+    before = sandbox.stats()
 
-        _deny(monkeypatch, tmp_path / "team")
-        for command in (["validate"], ["plan"], ["apply", "--auto-approve"]):
-            result = run_main(*command[:1], str(tmp_path), *command[1:])
-            assert result.code == 1, (command, result.err)
-            assert f"{tmp_path / 'team'}: cannot read directory: Permission denied" in result.err
+    _deny(monkeypatch, tmp_path / "team")
+    for command in (["validate"], ["plan"], ["apply", "--auto-approve"]):
+        result = run_main(*command[:1], str(tmp_path), *command[1:])
+        assert result.code == 1, (command, result.err)
+        assert f"{tmp_path / 'team'}: cannot read directory: Permission denied" in result.err
 
-        assert sandbox.stats()["requests"] == before["requests"]
-        assert ROUTED[0] in bindings(account(sandbox))
+    assert sandbox.stats()["requests"] == before["requests"]
+    assert ROUTED[0] in bindings(account(sandbox))
 
 
 def test_yaml_extensions_match_in_any_case(tmp_path):
@@ -338,22 +335,20 @@ def test_listed_ids_are_compared_in_canonical_form():
 
 
 @pytest.mark.socket
-def test_non_canonical_ids_plan_no_spurious_update(tmp_path, monkeypatch):
-    with served() as (sandbox, url):
-        monkeypatch.setenv("INBOUND_SYNC_API_URL", url)
-        monkeypatch.setenv("INBOUND_SYNC_API_KEY", ACME_KEY)
-        entries = "".join(
-            f'  - number: "+{n}"\n    assistant: "{spelling}"\n    strategy: "{{{CRM.upper()}}}"\n'
-            for n, spelling in zip(ROUTED[:4], SPELLINGS, strict=True)
-        )
-        (tmp_path / "inbound.yaml").write_text(f"version: 1\nnumbers:\n{entries}")
-        applied = run_main("apply", str(tmp_path / "inbound.yaml"), "--auto-approve")
-        assert applied.code == 0, applied.err
+def test_non_canonical_ids_plan_no_spurious_update(tmp_path, live_sandbox):
+    sandbox = live_sandbox
+    entries = "".join(
+        f'  - number: "+{n}"\n    assistant: "{spelling}"\n    strategy: "{{{CRM.upper()}}}"\n'
+        for n, spelling in zip(ROUTED[:4], SPELLINGS, strict=True)
+    )
+    (tmp_path / "inbound.yaml").write_text(f"version: 1\nnumbers:\n{entries}")
+    applied = run_main("apply", str(tmp_path / "inbound.yaml"), "--auto-approve")
+    assert applied.code == 0, applied.err
 
-        again = run_main("plan", str(tmp_path / "inbound.yaml"), "--format", "json")
-        assert again.code == 0, again.err
-        assert json.loads(again.out)["changes"] == []
-        assert set(bindings(account(sandbox)).values()) == {(SUPPORT, CRM)}
+    again = run_main("plan", str(tmp_path / "inbound.yaml"), "--format", "json")
+    assert again.code == 0, again.err
+    assert json.loads(again.out)["changes"] == []
+    assert set(bindings(account(sandbox)).values()) == {(SUPPORT, CRM)}
 
 
 # --- first hour: contradictions are errors ------------------------------------------------------

@@ -1,7 +1,8 @@
 """The pre-commit hook, as another repository uses it: pre-commit installs this project from git.
 
 The hook repository is a git repository made from this working tree's installable files
-(.pre-commit-hooks.yaml, pyproject.toml, README.md, src/), so uncommitted changes are tested too.
+(.pre-commit-hooks.yaml, pyproject.toml, README.md, LICENSE, src/), so uncommitted changes are
+tested too.
 pre-commit pip-installs it and its dependencies (from the package index, or pip's cache) into a
 new virtualenv: once for `try-repo`, which always uses a temporary store, and once for `run`.
 About 8 s each, without byte-compiling (18 s with it).
@@ -10,6 +11,7 @@ About 8 s each, without byte-compiling (18 s with it).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -48,7 +50,7 @@ def git(cwd: Path, *args: str) -> str:
 @pytest.fixture(scope="module")
 def hook_repo(tmp_path_factory) -> Path:
     repo = tmp_path_factory.mktemp("hook-repo")
-    for name in (".pre-commit-hooks.yaml", "pyproject.toml", "README.md"):
+    for name in (".pre-commit-hooks.yaml", "pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, repo / name)
     junk = shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc")
     shutil.copytree(ROOT / "src", repo / "src", ignore=junk)
@@ -113,6 +115,7 @@ def test_the_example_config_validates_a_config_directory(pre_commit, hook_repo, 
     example = yaml.safe_load((ROOT / "examples/pre-commit/pre-commit-config.yml").read_text())
     [entry] = example["repos"]
     assert entry["repo"] == "https://github.com/your-org/inbound-sync"
+    assert re.fullmatch(r"[0-9a-f]{40}", entry["rev"]), "pinned to a commit, not a tag"
     entry.update(repo=str(hook_repo), rev=git(hook_repo, "rev-parse", "HEAD"))
     write(user_repo, ".pre-commit-config.yaml", yaml.safe_dump(example))
     shared = f"version: 1\nassistants:\n  support: {SUPPORT}\n  sales: {SALES}\n"

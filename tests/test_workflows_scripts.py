@@ -166,7 +166,11 @@ def test_plan_step_fails_the_check_when_a_safety_guard_refuses(env, repo, accoun
     assert body.startswith("### inbound-sync plan (production)\n")
     assert "> **Refused by the safety guards; nothing will be written.**" in body
     assert "| 🔴 | delete | +91 80 4431 9249 |" in body
-    assert "remove `protect: true` in this pull request" in body
+    assert (
+        "to exceed the thresholds, raise `safety.max_destructive` / "
+        "`safety.max_destructive_percent` in this change, so that the override is reviewed"
+    ) in body
+    assert "protect" not in body
     assert writes(account) == 0
 
 

@@ -27,6 +27,8 @@ WORKFLOWS = ROOT / ".github" / "workflows"
 SCRIPTS = ROOT / ".github" / "scripts"
 EXAMPLES = ROOT / "examples" / "workflows"
 REUSABLE = ("inbound-plan.yml", "inbound-apply.yml", "inbound-drift.yml")
+# This repository's own workflows, then the callers that other repositories copy.
+ALL_WORKFLOWS = sorted(WORKFLOWS.glob("*.yml")) + sorted(EXAMPLES.glob("*.yml"))
 BIN = Path(sys.executable).parent
 
 # A key that would be noticed anywhere it leaked: in output, summaries, reports or artifacts.
@@ -54,6 +56,13 @@ def load_workflow(path: Path) -> dict[str, Any]:
     if True in document:
         document["on"] = document.pop(True)
     return document
+
+
+def workflow_steps(workflow: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(job name, step) for every step of every job that has steps."""
+    for job_name, job in workflow["jobs"].items():
+        for step in job.get("steps", []):
+            yield job_name, step
 
 
 class Step(NamedTuple):

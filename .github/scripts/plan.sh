@@ -45,12 +45,8 @@ if [[ $again -ne 0 && $again -ne 3 ]]; then
   finish "$again"
 fi
 
-{
-  retitle "$title" "$OUT/plan.md"
-  if [[ $code -eq 3 || $again -eq 3 ]]; then
-    printf '\n%s\n' "To go ahead, raise \`safety.max_destructive\` / \`safety.max_destructive_percent\` or remove \`protect: true\` in this pull request, so that the override is reviewed with the change."
-  fi
-} >"$body"
+# A refusal's Markdown names the override that applies (thresholds or protect) itself.
+retitle "$title" "$OUT/plan.md" >"$body"
 
 if [[ $code -eq 3 || $again -eq 3 ]]; then
   finish 3

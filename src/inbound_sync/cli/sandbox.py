@@ -13,7 +13,11 @@ from inbound_sync.output import write
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-_MISSING = "The sandbox needs starlette and uvicorn: pip install 'inbound-sync[sandbox]'"
+# inbound-sync is installed from its repository, not by name from a package index, so the hint
+# names the two packages the extra adds rather than the extra.
+_MISSING = (
+    "The sandbox needs starlette and uvicorn (the 'sandbox' extra): pip install starlette uvicorn"
+)
 
 
 def run_serve(

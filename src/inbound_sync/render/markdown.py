@@ -49,6 +49,7 @@ def _refusals(plan: Plan) -> list[str]:
         return []
     lines = ["> [!CAUTION]", "> **Refused by the safety guards; nothing will be written.**"]
     lines += [f"> - {escape.markdown(r)}" for r in plan.refusals]
+    lines += [">", f"> {words.override_hint(plan, reviewed=True)}"]
     return [*lines, ""]
 
 

@@ -104,11 +104,19 @@ def unmanaged_summary(plan: Plan) -> str:
     return f"Unmanaged numbers ({count}), left alone"
 
 
-def override_hint(plan: Plan) -> str:
-    """How to go ahead, naming only the overrides that apply to this refusal."""
+def override_hint(plan: Plan, *, reviewed: bool = False) -> str:
+    """How to go ahead, naming only the overrides that apply to this refusal.
+
+    `reviewed` words it for a pull request, where the override belongs in the change itself.
+    """
     protected = sum(1 for c in plan.changes if c.protect and c.destructive)
     hints = []
-    if len(plan.refusals) > protected:
+    if len(plan.refusals) > protected and reviewed:
+        hints.append(
+            "to exceed the thresholds, raise `safety.max_destructive` / "
+            "`safety.max_destructive_percent` in this change, so that the override is reviewed"
+        )
+    elif len(plan.refusals) > protected:
         hints.append(
             "to exceed the thresholds, pass --allow-destructive, or raise "
             "safety.max_destructive / safety.max_destructive_percent in a reviewed commit"
