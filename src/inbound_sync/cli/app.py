@@ -203,6 +203,22 @@ def import_(**kwargs: Any) -> int:
     return run_import(conn, out=kwargs["out"], region=kwargs["region"], schema=kwargs["schema"])
 
 
+@cli.command()
+@click.option("--fleet", metavar="FILE", required=True, help="The fleet file.")
+@TARGETS
+@click.option(
+    "--plan",
+    "plan_file",
+    metavar="FILE",
+    help="A fleet plan saved by `plan --fleet --out`: the ends of each move share a job.",
+)
+def matrix(fleet: str, targets: tuple[str, ...], plan_file: str | None) -> int:
+    """Print a fleet's CI jobs as a GitHub Actions matrix (JSON, for fromJSON)."""
+    from inbound_sync.cli.fleet import run_matrix
+
+    return run_matrix(fleet, targets, plan_file)
+
+
 @cli.group()
 def sandbox() -> None:
     """A local server of the Inbound API over SQLite, for trying configs safely."""

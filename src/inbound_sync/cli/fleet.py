@@ -383,3 +383,17 @@ def run_import(
         write(f"Wrote {count} mappings of {target.name} to {path}", err=True)
     write(f"Check them with: inbound-sync plan --fleet {run.fleet.path}", err=True)
     return 0
+
+
+# -- the CI matrix -------------------------------------------------------------------------
+
+
+def run_matrix(fleet: str | None, targets: Sequence[str], plan_file: str | None) -> int:
+    """The jobs of a fan-out as one line of JSON, for $GITHUB_OUTPUT and fromJSON."""
+    from inbound_sync.fleet.matrix import jobs, matrix
+    from inbound_sync.fleet.saved import read_fleet_plan
+
+    run = open_run(fleet, targets)
+    moves = read_fleet_plan(plan_file).moves if plan_file else ()
+    write(json.dumps(matrix(jobs(run.targets, moves)), separators=(",", ":"), sort_keys=True))
+    return 0
