@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 from inbound_sync.apply import ClientAccount
 from inbound_sync.cli.common import (
     STDOUT,
+    WORKERS_VARIABLE,
     Connection,
     append_step_summary,
-    load_config,
     open_client,
     run_async,
     write_out,
@@ -101,7 +101,14 @@ def open_run(
 
 def load_targets(run: Run) -> tuple[TargetState, ...]:
     """Every selected target's config, checked across targets; before any request."""
-    return load_states(run.targets, load_config)
+    from inbound_sync import config
+
+    # What load_config makes of INBOUND_SYNC_WORKERS, for the configs of all targets at once.
+    text = os.environ.get(WORKERS_VARIABLE, "").strip()
+    if text and not (text.isascii() and text.isdigit() and 1 <= int(text) <= 64):
+        raise UsageError(f"{WORKERS_VARIABLE} must be a whole number from 1 to 64")
+    workers = int(text) if text else None
+    return load_states(run.targets, lambda groups: config.load_many(groups, workers=workers))
 
 
 def run_validate(fleet: str | None, targets: Sequence[str], paths: Sequence[str]) -> int:

@@ -10,7 +10,8 @@ from inbound_sync.errors import ConfigError, ConfigIssue
 from inbound_sync.fleet.file import Target
 from inbound_sync.phone import display
 
-Load = Callable[[Sequence[str]], DesiredState]
+LoadAll = Callable[[Sequence[Sequence[str]]], Sequence[DesiredState | ConfigError]]
+"""config.load_many: each config's state or its errors, in order."""
 
 
 class TargetState(NamedTuple):
@@ -20,17 +21,18 @@ class TargetState(NamedTuple):
     desired: DesiredState
 
 
-def load_states(targets: Iterable[Target], load: Load) -> tuple[TargetState, ...]:
-    """Each target's config through `load`, then the cross-target check; ConfigError for all."""
+def load_states(targets: Sequence[Target], load_all: LoadAll) -> tuple[TargetState, ...]:
+    """Every target's config through `load_all`, then the cross-target check; one ConfigError
+    for all the problems of all the targets."""
     issues: list[ConfigIssue] = []
     states: list[TargetState] = []
-    for target in targets:
-        try:
-            states.append(TargetState(target, load(target.config)))
-        except ConfigError as exc:
+    for target, found in zip(targets, load_all([t.config for t in targets]), strict=True):
+        if isinstance(found, ConfigError):
             issues += [
-                i._replace(message=f"{i.message} (target {target.name})") for i in exc.issues
+                i._replace(message=f"{i.message} (target {target.name})") for i in found.issues
             ]
+        else:
+            states.append(TargetState(target, found))
     issues += declared_twice(states)
     if issues:
         raise ConfigError(issues)
