@@ -201,3 +201,26 @@ def test_fleet_runs_refuse_the_flags_of_a_single_account(fleet, run_cli):
     result = run_cli("import", "--fleet", fleet, "--out", "x.yaml")
     assert result.code == 1
     assert "--out does not apply" in result.err
+
+
+def test_with_a_saved_plan_only_changed_targets_get_a_job_and_moves_share_one(
+    fleet, run_cli, tmp_path
+):
+    saved = tmp_path / "plan.json"
+    assert (
+        run_cli(
+            "plan",
+            "--fleet",
+            fleet,
+            "--target",
+            "brand-a",
+            "--target",
+            "brand-b",
+            "--out",
+            str(saved),
+        ).code
+        == 0
+    )
+    result = run_cli("matrix", "--fleet", fleet, "--plan", str(saved))
+    assert result.code == 0, result.err
+    assert [e["name"] for e in json.loads(result.out)["include"]] == ["brand-a+brand-b"]

@@ -56,19 +56,3 @@ def test_the_command_prints_one_line_of_json(run_cli):
     document = json.loads(result.out)
     assert [e["name"] for e in document["include"]] == ["brand-a", "brand-b", "staging"]
     assert document["include"][0]["key_1"] == "INBOUND_SYNC_KEY_BRAND_A"
-
-
-def test_the_command_groups_the_moves_of_a_saved_plan(run_cli, tmp_path):
-    plan = {
-        "format_version": 2,
-        "targets": {},
-        "moves": [
-            {"id": "m", "number": "+91", "normalized": "91", "from": "brand-a", "to": "brand-b"}
-        ],
-        "summary": {},
-        "errors": {},
-    }
-    (tmp_path / "plan.json").write_text(json.dumps(plan))
-    result = run_cli("matrix", "--fleet", str(EXAMPLE), "--plan", str(tmp_path / "plan.json"))
-    assert result.code == 0, result.err
-    assert [e["name"] for e in json.loads(result.out)["include"]] == ["brand-a+brand-b", "staging"]

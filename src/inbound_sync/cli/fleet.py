@@ -396,11 +396,21 @@ def run_import(
 
 
 def run_matrix(fleet: str | None, targets: Sequence[str], plan_file: str | None) -> int:
-    """The jobs of a fan-out as one line of JSON, for $GITHUB_OUTPUT and fromJSON."""
+    """The jobs of a fan-out as one line of JSON, for $GITHUB_OUTPUT and fromJSON.
+
+    With a saved fleet plan, only the targets it changes get a job, and the ends of each of its
+    moves share one.
+    """
     from inbound_sync.fleet.matrix import jobs, matrix
     from inbound_sync.fleet.saved import read_fleet_plan
 
     run = open_run(fleet, targets)
-    moves = read_fleet_plan(plan_file).moves if plan_file else ()
-    write(json.dumps(matrix(jobs(run.targets, moves)), separators=(",", ":"), sort_keys=True))
+    chosen, moves = run.targets, ()
+    if plan_file:
+        saved = read_fleet_plan(plan_file)
+        chosen = tuple(
+            t for t in run.targets if t.name in saved.targets and saved.targets[t.name].changes
+        )
+        moves = saved.moves
+    write(json.dumps(matrix(jobs(chosen, moves)), separators=(",", ":"), sort_keys=True))
     return 0
