@@ -66,3 +66,22 @@ def test_github_annotations_name_their_target():
 def test_move_line_escapes_per_format():
     move = Move(N1, "a", "b")
     assert render.move_line(move, str) == "move +91 80 4431 9241 from a to b"
+
+
+def test_a_targets_unmanaged_numbers_and_warnings_are_in_its_section():
+    plan = make_fleet_plan(
+        [
+            TargetInput(
+                fleet_target("a"),
+                state(),
+                snapshot(row(N1), row(N2, phone_number="x", inbound_id="dup"), row(N2)),
+                Policy(),
+            )
+        ]
+    )
+    out = render.format_plan(plan)
+    assert "  Unmanaged (in the account, not in git; left alone):\n    +91 80 4431 9241" in out
+    assert "  Warnings:\n    - mappings dup and id-918044319242 share the number" in out
+    markdown = render.format_plan_markdown(plan)
+    assert "Unmanaged numbers (2), left alone:" in markdown
+    assert "**Warnings**" in markdown

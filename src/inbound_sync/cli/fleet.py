@@ -35,6 +35,7 @@ from inbound_sync.errors import (
 from inbound_sync.fleet import (
     Fleet,
     FleetPlan,
+    Move,
     Target,
     TargetFailure,
     TargetInput,
@@ -405,7 +406,8 @@ def run_matrix(fleet: str | None, targets: Sequence[str], plan_file: str | None)
     from inbound_sync.fleet.saved import read_fleet_plan
 
     run = open_run(fleet, targets)
-    chosen, moves = run.targets, ()
+    chosen: tuple[Target, ...] = run.targets
+    moves: tuple[Move, ...] = ()
     if plan_file:
         saved = read_fleet_plan(plan_file)
         chosen = tuple(

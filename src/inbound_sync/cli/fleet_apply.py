@@ -44,7 +44,7 @@ from inbound_sync.fleet.undo import undo_plan
 from inbound_sync.output import color_enabled, write
 from inbound_sync.plan import Snapshot
 from inbound_sync.plan.saved import dumps
-from inbound_sync.render import escape
+from inbound_sync.render import escape, fleet_report
 from inbound_sync.render import fleet as render
 from inbound_sync.render import report as render_report
 
@@ -253,13 +253,13 @@ def _finish(report: FleetReport, options: Options, signalled: int | None, fleet:
 
 def _render(report: FleetReport, fmt: str) -> str:
     if fmt == "json":
-        return render.format_report_json(report)
+        return fleet_report.format_report_json(report)
     if fmt == "markdown":
-        return render.format_report_markdown(report)
+        return fleet_report.format_report_markdown(report)
     if fmt == "github":
-        append_step_summary(render.format_report_markdown(report))
-        return render.format_report_github(report)
-    return render.format_report(report, color=color_enabled(sys.stdout))
+        append_step_summary(fleet_report.format_report_markdown(report))
+        return fleet_report.format_report_github(report)
+    return fleet_report.format_report(report, color=color_enabled(sys.stdout))
 
 
 def _write_undo(path: str, report: FleetReport, fleet: str) -> None:

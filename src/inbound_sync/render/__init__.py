@@ -7,7 +7,8 @@
     github.py    workflow-command annotations at config lines
     report.py    the apply report in each format, and the progress line
     documents.py JSON documents other than the plan: the drift report
-    fleet.py     a fleet's plan, drift and apply report: a section per target, moves, totals
+    fleet.py     a fleet's plan and drift: a section per target, the moves, the totals
+    fleet_report.py  a fleet's apply report
 JSON is the plan document of `inbound_sync.plan.saved`.
 """
 

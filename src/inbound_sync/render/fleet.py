@@ -7,12 +7,10 @@ once more as one line under "Moves". Data is escaped as in every other renderer.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from inbound_sync.fleet import FleetPlan, Move, TargetFailure, TargetPlan
-from inbound_sync.fleet.execute import FleetReport
 from inbound_sync.fleet.moves import moves_by_change
 from inbound_sync.fleet.saved import move_data, totals
 from inbound_sync.output import style
@@ -21,7 +19,6 @@ from inbound_sync.plan import Change, Plan
 from inbound_sync.plan.model import change_data
 from inbound_sync.plan.saved import unmanaged_data
 from inbound_sync.render import escape, words
-from inbound_sync.render import report as report_words
 from inbound_sync.render.escape import Escape
 from inbound_sync.render.github import annotation
 
@@ -105,7 +102,8 @@ def format_drift(plan: FleetPlan, *, color: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _heading(entry: Entry | TargetPlan, color: bool) -> str:
+def heading(entry: Entry | TargetPlan, color: bool) -> str:
+    """'Target NAME (URL)', the name in bold on a terminal."""
     head = style(f"Target {escape.text(entry.name)}", color, bold=True)
     return f"{head} ({escape.text(entry.target.api_url)})"
 
@@ -127,8 +125,8 @@ def _text_section(
 ) -> list[str]:
     if isinstance(entry, TargetFailure):
         failed = style("failed:", color, fg="red", bold=True)
-        return [_heading(entry, color), f"  {failed} {_text_lines(entry.message)}", ""]
-    lines = [_heading(entry, color)]
+        return [heading(entry, color), f"  {failed} {_text_lines(entry.message)}", ""]
+    lines = [heading(entry, color)]
     lines += [line(entry, change) for change in entry.plan.changes]
     lines += [f"  {s}" if s else s for s in _text_tail(entry.plan, color, summary)]
     return [*lines, ""]
@@ -374,99 +372,3 @@ def _target_drift(target: TargetPlan, links: Links) -> dict[str, Any]:
         "unmanaged": unmanaged_data(plan),
         "warnings": list(plan.warnings),
     }
-
-
-# -- the apply report ----------------------------------------------------------------------
-
-
-def report_counts(report: FleetReport) -> dict[str, int]:
-    total = {"done": 0, "failed": 0, "skipped": 0}
-    for item in report.targets:
-        for key, value in report_words.counts(item.report).items():
-            total[key] += value
-    return total
-
-
-def report_line(report: FleetReport) -> str:
-    """'Fleet: 5 done, 0 failed, 1 skipped; 2 of 3 targets converged.'"""
-    c = report_counts(report)
-    converged = sum(1 for t in report.targets if t.report.converged)
-    head = "Interrupted" if report.interrupted else "Fleet"
-    return (
-        f"{head}: {c['done']} done, {c['failed']} failed, {c['skipped']} skipped; "
-        f"{converged} of {len(report.targets)} targets converged."
-    )
-
-
-def format_report(report: FleetReport, *, color: bool = False) -> str:
-    lines: list[str] = []
-    for item in report.targets:
-        lines.append(_heading(item.target, color))
-        body = report_words.format_text(item.report, color=color).rstrip("\n").split("\n")
-        lines += [f"  {line}" if line else line for line in body]
-        lines.append("")
-    lines.append(report_line(report))
-    return "\n".join(lines) + "\n"
-
-
-def report_document(report: FleetReport) -> dict[str, Any]:
-    """Per target, the apply report of a single account (less format_version); outcomes of a
-    move carry its id."""
-    links = {(m.source, "delete", m.normalized): m.id for m in report.moves} | {
-        (m.dest, "assign", m.normalized): m.id for m in report.moves
-    }
-    targets: dict[str, Any] = {}
-    for item in report.targets:
-        document = report_words.document(item.report)
-        del document["format_version"]
-        for outcome in document["outcomes"]:
-            move = links.get((item.name, outcome["action"], outcome["normalized"]))
-            if move is not None:
-                outcome["move"] = move
-        targets[item.name] = document
-    return {
-        "format_version": 2,
-        "targets": targets,
-        "moves": [move_data(m) for m in report.moves],
-        "summary": report_counts(report),
-        "converged": report.converged,
-        "interrupted": report.interrupted,
-    }
-
-
-def format_report_json(report: FleetReport) -> str:
-    return json.dumps(report_document(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def format_report_markdown(report: FleetReport) -> str:
-    lines = ["### inbound-sync fleet apply", "", f"**{report_line(report)}**", ""]
-    for item in report.targets:
-        body = report_words.format_markdown(item.report).rstrip("\n").split("\n")
-        # Each target's report under its own heading, one level down.
-        lines += [f"#### {escape.markdown(item.name)}", *body[1:], ""]
-    return "\n".join(lines).rstrip("\n") + "\n"
-
-
-def format_report_github(report: FleetReport) -> str:
-    lines: list[str] = []
-    for item in report.targets:
-        title = f"inbound-sync apply: {item.name}"
-        lines += [
-            annotation(
-                "error",
-                f"{o.change.action} {words.number(o.change, escape.text)} failed: "
-                f"{escape.text(o.message)}",
-                o.change.source,
-                title,
-            )
-            for o in item.report.outcomes
-            if o.status == "failed"
-        ]
-        converged = report_words.convergence_line(item.report, escape.text)
-        if not item.report.converged:
-            lines.append(annotation("error", converged, None, title))
-        lines.append(
-            f"{escape.text(item.name)}: {report_words.summary_line(item.report)} {converged}"
-        )
-    lines.append(report_line(report))
-    return "\n".join(lines) + "\n"
