@@ -143,3 +143,25 @@ def test_an_interrupted_fleet_starts_no_change_and_says_so():
     assert system.events == []
     statuses = [(t.name, o.status) for t in report.targets for o in t.report.outcomes]
     assert statuses == [("a", "skipped"), ("b", "skipped")]
+
+
+def test_the_report_has_a_section_per_target_in_every_format():
+    from inbound_sync.render import fleet_report
+
+    moving = numbers(0, 1)
+    system = System({"a": moving, "b": []})
+    system.failing.add(("a", "delete"))
+    report = run(system, {"a": [], "b": moving})
+    text = fleet_report.format_report(report)
+    assert text.startswith("Target a (https://api.example.com)\n")
+    assert text.rstrip().endswith("Fleet: 0 done, 1 failed, 1 skipped; 1 of 2 targets converged.")
+    markdown = fleet_report.format_report_markdown(report)
+    assert "#### a\n" in markdown
+    assert "#### b\n" in markdown
+    github = fleet_report.format_report_github(report)
+    assert (
+        "::error title=inbound-sync apply%3A a::delete +91 80 4431 0000 failed: refused" in github
+    )
+    document = fleet_report.report_document(report)
+    assert document["summary"] == {"done": 0, "failed": 1, "skipped": 1}
+    assert document["targets"]["b"]["outcomes"][0]["move"] == "move:a:b:918044310000"
