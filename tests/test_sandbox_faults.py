@@ -209,9 +209,9 @@ def test_random_mode_rate_bounds(app):
     assert error(post_assign(app, "+918044319299"), 500)
 
 
-def test_random_mode_defaults_to_every_kind_but_slow():
+def test_random_mode_defaults_to_every_kind_but_slow_and_duplicate_id():
     mode = parse_random({"rate": 0.1})
-    assert {fault.kind for fault in mode.faults} == set(KINDS) - {"slow"}
+    assert {fault.kind for fault in mode.faults} == set(KINDS) - {"slow", "duplicate_id"}
 
 
 def test_a_rule_takes_precedence_over_random_mode(app):

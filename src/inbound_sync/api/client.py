@@ -1,7 +1,12 @@
 """The async client of the Inbound API: five operations, retries, typed answers, no decisions.
 
 Every HTTP attempt is reported to an optional `on_request` hook as a RequestRecord, tagged with
-whatever the caller put in the `request_tag` context variable.
+whatever the caller put in the `request_tag` context variable; every wait before a retry is
+announced to an optional `on_wait` hook as a WaitNotice before it starts (see records.py).
+
+Each attempt has a deadline for the whole exchange and a limit on the size of the decoded
+answer; plain http:// (loopback only, see settings) never goes through a proxy, since the
+proxy would see the key in the clear.
 """
 
 from __future__ import annotations
@@ -13,17 +18,18 @@ import random
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from contextvars import ContextVar
 from datetime import datetime, timezone
 from types import MappingProxyType, TracebackType
-from typing import Any, Literal, NamedTuple, TextIO, TypeVar, cast
+from typing import Any, Literal, NamedTuple, TypeVar, cast
 from urllib.parse import quote
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
 from inbound_sync import __version__
+from inbound_sync.api.body import ACCEPT_ENCODING, ResponseTooLarge, read_limited
 from inbound_sync.api.errors import (
+    clip,
     describe_exception,
     error_for_status,
     format_error,
@@ -31,6 +37,7 @@ from inbound_sync.api.errors import (
     parse_json,
     refused_error,
     transport_error,
+    wait_refused,
 )
 from inbound_sync.api.models import (
     PAGE_HINTS,
@@ -41,6 +48,16 @@ from inbound_sync.api.models import (
     RemoteMapping,
     UpdateResult,
 )
+from inbound_sync.api.records import (
+    Outcome,
+    RequestHook,
+    RequestRecord,
+    WaitHook,
+    WaitNotice,
+    iso_time,
+    request_tag,
+)
+from inbound_sync.api.redaction import redactor
 from inbound_sync.api.retry import (
     RetryPolicy,
     exception_is_retryable,
@@ -49,33 +66,25 @@ from inbound_sync.api.retry import (
     status_is_retryable,
     was_not_sent,
 )
-from inbound_sync.api.settings import ApiKey, ConnectionSettings, Timeouts
+from inbound_sync.api.settings import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    ENV_DEADLINE,
+    ENV_MAX_RESPONSE,
+    ApiKey,
+    ConnectionSettings,
+    Timeouts,
+)
 from inbound_sync.errors import ApiError, OutcomeUnknown
 
 T = TypeVar("T")
 
-Outcome = Literal["ok", "retry", "error", "unknown"]
-
-request_tag: ContextVar[Mapping[str, str]] = ContextVar("request_tag", default=MappingProxyType({}))
-
-
-class RequestRecord(NamedTuple):
-    """One HTTP attempt, as reported to the `on_request` hook."""
-
-    time: str
-    method: str
-    path: str
-    status: int | None
-    attempt: int
-    duration_s: float
-    outcome: Outcome
-    error: str | None
-    tag: Mapping[str, str]
-
-
-RequestHook = Callable[[RequestRecord], None]
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], datetime]
+Check = Callable[[Any], str | None]
+
+
+class DeadlineExceeded(httpx.TimeoutException):
+    """An attempt took longer than Timeouts.total in all, though no single read timed out."""
 
 
 class _Unset(enum.Enum):
@@ -118,10 +127,18 @@ class _Verdict(NamedTuple):
     delay: float = 0.0
     error: ApiError | None = None
     note: str | None = None
+    asked: bool = False
+    # For a retry: what to raise if the wait before the next attempt is interrupted.
+    fallback: ApiError | None = None
 
 
 DEFAULT_TIMEOUTS = Timeouts()
 DEFAULT_RETRY = RetryPolicy()
+
+# Plain http:// is allowed only to loopback, where a proxy from the environment (HTTP_PROXY,
+# ALL_PROXY) would be the one party that reads the key in the clear: it is never used. https://
+# keeps the proxies of the environment, NO_PROXY included; the key travels inside TLS.
+_DIRECT_HTTP: dict[str, httpx.AsyncBaseTransport | None] = {"http://": None}
 
 # A ListEnvelope is an Envelope; the cast only says so to the invariant TypeAdapter.
 _LIST = cast(
@@ -149,7 +166,11 @@ _spare_failed_imports()
 
 
 class InboundClient:
-    """GET /inbound/list and the four writes, over an httpx.AsyncClient; use `async with`."""
+    """GET /inbound/list and the four writes, over an httpx.AsyncClient; use `async with`.
+
+    Setting `stop` (Ctrl-C, say) ends any wait between attempts at once: the request then fails
+    with what its last attempt met, which for a write always means it was not applied.
+    """
 
     def __init__(
         self,
@@ -160,7 +181,10 @@ class InboundClient:
         transport: httpx.AsyncBaseTransport | None = None,
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         retry: RetryPolicy = DEFAULT_RETRY,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         on_request: RequestHook | None = None,
+        on_wait: WaitHook | None = None,
+        stop: asyncio.Event | None = None,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         clock: Clock = utc_now,
@@ -171,26 +195,35 @@ class InboundClient:
             raise ValueError("RetryPolicy.attempts must be at least 1")
         self._base_url = base_url.rstrip("/")
         self._key = api_key
+        self._redact = redactor(api_key.reveal())
         self._owns_http = http is None
         # Redirects stay unfollowed so that the Authorization header goes nowhere else.
         if http is None:
-            http = httpx.AsyncClient(transport=transport, follow_redirects=False)
+            http = httpx.AsyncClient(
+                transport=transport, follow_redirects=False, mounts=_DIRECT_HTTP
+            )
         self._http = http
         self._timeout = timeouts.to_httpx()
+        self._deadline = timeouts.total
+        self._max_bytes = max_response_bytes
         self._retry = retry
         self._on_request = on_request
+        self._on_wait = on_wait
+        self._stop = stop
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
         self._clock = clock
 
     @classmethod
     def from_settings(cls, settings: ConnectionSettings, **options: Any) -> InboundClient:
-        """A client for the settings' URL, key, timeouts and retries; options as for __init__."""
+        """A client for the settings' URL, key, timeouts, retries and answer size limit; options
+        as for __init__."""
         return cls(
             settings.base_url,
             settings.api_key,
             timeouts=settings.timeouts,
             retry=settings.retry,
+            max_response_bytes=settings.max_response_bytes,
             **options,
         )
 
@@ -214,8 +247,9 @@ class InboundClient:
             await self._http.aclose()
 
     async def list(self, *, label: str | None = None) -> tuple[RemoteMapping, ...]:
-        """Every active mapping of the account."""
-        return await self._call(_request("GET", "/inbound/list", None, label), _LIST)
+        """Every active mapping of the account; two of them sharing an inbound_id is malformed."""
+        request = _request("GET", "/inbound/list", None, label)
+        return await self._call(request, _LIST, check=_shared_id)
 
     async def assign(
         self,
@@ -265,51 +299,115 @@ class InboundClient:
         path = _id_path("/inbound/delete/", inbound_id)
         return await self._call(_request("DELETE", path, None, label), _DELETE)
 
-    async def _call(self, request: _Request, adapter: TypeAdapter[Envelope[T]]) -> T:
+    async def _call(
+        self, request: _Request, adapter: TypeAdapter[Envelope[T]], check: Check | None = None
+    ) -> T:
         attempts = self._retry.attempts
         for attempt in range(1, attempts + 1):
-            verdict = await self._attempt(request, adapter, attempt, last=attempt == attempts)
+            last = attempt == attempts
+            verdict = await self._attempt(request, adapter, attempt, last=last, check=check)
             if verdict.error is not None:
                 raise verdict.error
             if verdict.outcome == "ok":
                 return cast(T, verdict.value)
-            await self._sleep(verdict.delay)
+            if not await self._wait(request, verdict, attempt) and verdict.fallback is not None:
+                raise _interrupted(verdict.fallback)
         raise AssertionError("unreachable: the last attempt always decides")
 
+    async def _wait(self, request: _Request, verdict: _Verdict, attempt: int) -> bool:
+        """Say what is waited for, then wait; the one place the client pauses between attempts.
+        False when `stop` ended the wait."""
+        if self._on_wait is not None and verdict.delay > 0:
+            notice = WaitNotice(
+                seconds=verdict.delay,
+                operation=request.operation,
+                reason=verdict.note or "",
+                asked=verdict.asked,
+                attempt=attempt,
+                tag=MappingProxyType(dict(request_tag.get())),
+            )
+            self._on_wait(notice)
+        return await self._pause(verdict.delay)
+
+    async def _pause(self, seconds: float) -> bool:
+        stop = self._stop
+        if stop is None:
+            await self._sleep(seconds)
+            return True
+        if stop.is_set():
+            return False
+        sleeping = asyncio.ensure_future(self._sleep(seconds))
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({sleeping, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeping.cancel()
+            stopping.cancel()
+        return not stop.is_set()
+
     async def _attempt(
-        self, request: _Request, adapter: TypeAdapter[Envelope[T]], attempt: int, *, last: bool
+        self,
+        request: _Request,
+        adapter: TypeAdapter[Envelope[T]],
+        attempt: int,
+        *,
+        last: bool,
+        check: Check | None,
     ) -> _Verdict:
         started_at = self._clock()
         started = time.perf_counter()
         try:
-            response = await self._send(request)
+            response = await self._exchange(request)
         except httpx.HTTPError as exc:
             verdict = self._judge_exception(request, exc, attempt, last=last)
+        except ResponseTooLarge as exc:
+            verdict = self._too_large(request, exc)
         else:
             verdict = self._judge_response(request, response, adapter, attempt, last=last)
+            if check is not None and verdict.outcome == "ok":
+                verdict = self._judge_value(request, verdict, check)
         self._report(request, attempt, started_at, time.perf_counter() - started, verdict)
         return verdict
+
+    async def _exchange(self, request: _Request) -> httpx.Response:
+        """Send the request and read its whole answer, all within the attempt's deadline."""
+        try:
+            return await asyncio.wait_for(self._send(request), self._deadline)
+        except asyncio.TimeoutError:
+            raise DeadlineExceeded(
+                f"no complete answer within {self._deadline:g} s;"
+                f" {ENV_DEADLINE} sets a longer deadline"
+            ) from None
 
     async def _send(self, request: _Request) -> httpx.Response:
         headers = {
             "Authorization": f"Bearer {self._key.reveal()}",
             "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
             "User-Agent": f"inbound-sync/{__version__}",
         }
-        return await self._http.request(
+        sent = self._http.build_request(
             request.method,
             self._base_url + request.path,
             json=request.body,
             headers=headers,
             timeout=self._timeout,
         )
+        # Streamed, so that an answer too large is refused as it arrives, not once it is whole.
+        response = await self._http.send(sent, stream=True)
+        return await read_limited(response, self._max_bytes)
+
+    def _too_large(self, request: _Request, exc: ResponseTooLarge) -> _Verdict:
+        # Not retried: the same request would bring the same answer, as slowly.
+        problem = (
+            f"larger than {exc.limit:,} bytes, the most the client reads;"
+            f" if the account is that large, raise {ENV_MAX_RESPONSE}"
+        )
+        return self._malformed(request, exc.status, problem)
 
     def _judge_exception(
         self, request: _Request, exc: httpx.HTTPError, attempt: int, *, last: bool
     ) -> _Verdict:
-        if exception_is_retryable(exc, write=request.write) and not last:
-            delay = next_delay(self._retry, attempt, None, self._rng)
-            return _Verdict("retry", None, delay=delay, note=describe_exception(exc, self._redact))
         error = transport_error(
             exc,
             operation=request.operation,
@@ -318,6 +416,10 @@ class InboundClient:
             attempts=attempt,
             redact=self._redact,
         )
+        if exception_is_retryable(exc, write=request.write) and not last:
+            delay = next_delay(self._retry, attempt, None, self._rng)
+            note = describe_exception(exc, self._redact)
+            return _Verdict("retry", None, delay=delay, note=note, fallback=error)
         return _failed(None, error)
 
     def _judge_response(
@@ -332,18 +434,36 @@ class InboundClient:
         status = response.status_code
         if 200 <= status < 300:
             return self._judge_body(request, response, adapter)
-        if status_is_retryable(status, write=request.write) and not last:
-            hint = retry_after_seconds(response.headers.get("retry-after"), self._clock())
-            delay = next_delay(self._retry, attempt, hint, self._rng)
-            return _Verdict("retry", status, delay=delay, note=f"HTTP {status}")
-        error = error_for_status(
+        if not (status_is_retryable(status, write=request.write) and not last):
+            return _failed(status, self._status_error(request, response, attempt))
+        header = response.headers.get("retry-after")
+        hint = retry_after_seconds(header, self._clock())
+        cap = self._retry.max_retry_after
+        if hint is not None and hint > cap:
+            # Waiting less than asked would only be refused again; waiting that long is no
+            # retry, but a run that hangs for minutes without saying why.
+            refusal = wait_refused(str(header), hint, cap, self._redact)
+            return _failed(status, self._status_error(request, response, attempt, refusal))
+        return _Verdict(
+            "retry",
+            status,
+            delay=next_delay(self._retry, attempt, hint, self._rng),
+            note=f"HTTP {status}",
+            asked=hint is not None,
+            fallback=self._status_error(request, response, attempt),
+        )
+
+    def _status_error(
+        self, request: _Request, response: httpx.Response, attempt: int, refusal: str = ""
+    ) -> ApiError:
+        return error_for_status(
             response,
             operation=request.operation,
             write=request.write,
             attempts=attempt,
             redact=self._redact,
+            refused_wait=refusal,
         )
-        return _failed(status, error)
 
     def _judge_body(
         self, request: _Request, response: httpx.Response, adapter: TypeAdapter[Envelope[T]]
@@ -384,6 +504,12 @@ class InboundClient:
         problem = f"a body that does not match the contract: {format_validation(invalid)}"
         return self._malformed(request, status, problem)
 
+    def _judge_value(self, request: _Request, verdict: _Verdict, check: Check) -> _Verdict:
+        problem = check(verdict.value)
+        if problem is None or verdict.status is None:
+            return verdict
+        return self._malformed(request, verdict.status, problem)
+
     def _malformed(self, request: _Request, status: int, problem: str) -> _Verdict:
         error = format_error(
             problem,
@@ -395,16 +521,13 @@ class InboundClient:
         )
         return _failed(status, error)
 
-    def _redact(self, text: str) -> str:
-        return text.replace(self._key.reveal(), "***")
-
     def _report(
         self, request: _Request, attempt: int, started_at: datetime, took: float, v: _Verdict
     ) -> None:
         if self._on_request is None:
             return
         record = RequestRecord(
-            time=_iso(started_at),
+            time=iso_time(started_at),
             method=request.method,
             path=request.path,
             status=v.status,
@@ -412,13 +535,43 @@ class InboundClient:
             duration_s=took,
             outcome=v.outcome,
             error=v.error.detail if v.error is not None else v.note,
-            tag=MappingProxyType(dict(request_tag.get())),
+            tag=MappingProxyType(_tag_with_answer(v)),
         )
         self._on_request(record)
 
 
+def _tag_with_answer(verdict: _Verdict) -> dict[str, str]:
+    """The caller's tag; an assign's caller cannot know the new mapping's id, so a successful
+    answer supplies it (the audit log records which mapping each write made)."""
+    tag = dict(request_tag.get())
+    ident = getattr(verdict.value, "inbound_id", None) if verdict.outcome == "ok" else None
+    if "inbound_id" in tag and not tag["inbound_id"] and isinstance(ident, str):
+        tag["inbound_id"] = ident
+    return tag
+
+
+def _shared_id(mappings: tuple[RemoteMapping, ...]) -> str | None:
+    """Two mappings under one inbound_id: a write meant for one would act on the other."""
+    seen: dict[str, RemoteMapping] = {}
+    for mapping in mappings:
+        first = seen.setdefault(mapping.inbound_id, mapping)
+        if first is not mapping:
+            numbers = [clip(m.phone_number_normalized, 40) for m in (first, mapping)]
+            return (
+                f"a listing in which two mappings share inbound_id {clip(mapping.inbound_id)!r}"
+                f" (numbers {numbers[0]} and {numbers[1]})"
+            )
+    return None
+
+
 def _paged(envelope: Envelope[Any]) -> bool:
     return any(getattr(envelope, hint, None) for hint in PAGE_HINTS)
+
+
+def _interrupted(error: ApiError) -> ApiError:
+    """The error of the last attempt, saying that no further attempt was made."""
+    detail = error.detail + "; interrupted while waiting to try again"
+    return type(error)(detail, operation=error.operation, status=error.status)
 
 
 def _failed(status: int | None, error: ApiError) -> _Verdict:
@@ -437,29 +590,3 @@ def _id_path(prefix: str, inbound_id: str) -> str:
     if inbound_id in ("", ".", ".."):
         raise ValueError(f"not a usable inbound_id: {inbound_id!r}")
     return prefix + quote(inbound_id, safe="")
-
-
-def _iso(moment: datetime) -> str:
-    text = moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
-    return text.replace("+00:00", "Z")
-
-
-def format_record(record: RequestRecord) -> str:
-    """'PATCH /inbound/update/9c2a -> 503 in 0.004s (attempt 1); retry: HTTP 503 [k=v]'."""
-    status = str(record.status) if record.status is not None else "no response"
-    line = f"{record.method} {record.path} -> {status} in {record.duration_s:.3f}s"
-    line += f" (attempt {record.attempt})"
-    if record.outcome != "ok":
-        line += f"; {record.outcome}" + (f": {record.error}" if record.error else "")
-    if record.tag:
-        line += " [" + " ".join(f"{k}={v}" for k, v in record.tag.items()) + "]"
-    return line
-
-
-def verbose_logger(stream: TextIO) -> RequestHook:
-    """A hook that writes one line per HTTP attempt to `stream` (stderr for --verbose)."""
-
-    def log(record: RequestRecord) -> None:
-        stream.write(format_record(record) + "\n")
-
-    return log

@@ -7,13 +7,15 @@ The vendor documents status codes but not error bodies, so every shape met in pr
 
 from __future__ import annotations
 
+import html
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import httpx
 from pydantic import ValidationError
 
+from inbound_sync.api.redaction import CLIP, Redact
 from inbound_sync.errors import (
     ApiError,
     AuthError,
@@ -27,14 +29,13 @@ from inbound_sync.errors import (
     ServerError,
 )
 
-Redact = Callable[[str], str]
-
 
 def _keep(text: str) -> str:
     return text
 
 
 _MAX_TEXT = 200
+_MAX_HEADER = 60
 _MAX_ITEMS = 3
 # How deep a message is looked for in a JSON error body ({"error": {"message": ...}} is 2).
 _MAX_DEPTH = 4
@@ -53,15 +54,26 @@ _BY_STATUS: dict[int, tuple[type[ApiError], str]] = {
 
 
 def error_for_status(
-    response: httpx.Response, *, operation: str, write: bool, attempts: int, redact: Redact
+    response: httpx.Response,
+    *,
+    operation: str,
+    write: bool,
+    attempts: int,
+    redact: Redact,
+    refused_wait: str = "",
 ) -> ApiError:
-    """The exception for a non-2xx answer that will not be retried any more."""
-    cls, message = _classify(response, write=write, attempts=attempts, redact=redact)
+    """The exception for a non-2xx answer that will not be retried any more.
+
+    `refused_wait` (see `wait_refused`) says why a retryable answer was not retried.
+    """
+    cls, message = _classify(
+        response, write=write, attempts=attempts, redact=redact, refused_wait=refused_wait
+    )
     return cls(redact(message), operation=operation, status=response.status_code)
 
 
 def _classify(
-    response: httpx.Response, *, write: bool, attempts: int, redact: Redact
+    response: httpx.Response, *, write: bool, attempts: int, redact: Redact, refused_wait: str
 ) -> tuple[type[ApiError], str]:
     status = response.status_code
     said = server_message(response, redact)
@@ -69,22 +81,36 @@ def _classify(
         # A 5xx may come after the change was committed: only a fresh read can tell.
         if write:
             return OutcomeUnknown, said or "server error"
-        return ServerError, (said or "server error") + _after(attempts)
+        return ServerError, (said or "server error") + refused_wait + _after(attempts)
     if 300 <= status < 400:
         # Redirects are not followed: the key must not travel to wherever they point.
-        where = response.headers.get("location", "elsewhere")
-        return ApiError, f"the server redirected to {_clip(where)}; check the API URL"
+        where = redact(response.headers.get("location", "elsewhere"))
+        return ApiError, f"the server redirected to {clip(where)}; check the API URL"
     cls, default = _BY_STATUS.get(status, (ApiError, response.reason_phrase or "unexpected status"))
     if cls is AuthError:
         return cls, default + (f" ({said})" if said else "")
     if cls is RateLimited:
-        return cls, _rate_limited(said, write=write, attempts=attempts)
+        return cls, _rate_limited(said, refused_wait, write=write, attempts=attempts)
     return cls, said or default
 
 
-def _rate_limited(said: str | None, *, write: bool, attempts: int) -> str:
-    message = (said or "rate limited") + _after(attempts)
+def _rate_limited(said: str | None, refused_wait: str, *, write: bool, attempts: int) -> str:
+    message = (said or "rate limited") + refused_wait + _after(attempts)
     return message + ("; the change was not applied" if write else "")
+
+
+def wait_refused(header: str, seconds: float, cap: float, redact: Redact) -> str:
+    """'; the server asked to wait 999999 s (Retry-After: 999999), longer than the 60 s ...'."""
+    shown = clip(redact(" ".join(header.split())), _MAX_HEADER)
+    return (
+        f"; the server asked to wait {_seconds(seconds)} s (Retry-After: {shown}),"
+        f" longer than the {_seconds(cap)} s this tool waits"
+    )
+
+
+def _seconds(value: float) -> str:
+    # Whole seconds, unless a fraction tells two close values apart (60.5 against a cap of 60).
+    return f"{value:.0f}" if value >= 100 or value == int(value) else f"{value:.1f}"
 
 
 def transport_error(
@@ -102,7 +128,7 @@ def describe_exception(exc: BaseException, redact: Redact = _keep) -> str:
     """'ReadTimeout', or 'ConnectError: [Errno 111] Connection refused'."""
     text = redact(" ".join(str(exc).split()))
     name = type(exc).__name__
-    return f"{name}: {_clip(text)}" if text else name
+    return f"{name}: {clip(text)}" if text else name
 
 
 def _after(attempts: int) -> str:
@@ -128,18 +154,19 @@ def refused_error(body: object, *, operation: str, status: int, redact: Redact) 
 def server_message(response: httpx.Response, redact: Redact = _keep) -> str | None:
     """The server's own explanation, from whatever shape the error body has; None if none.
 
-    Redaction comes before clipping: a key cut in half by the clip would no longer be found.
+    Redaction comes after decoding (JSON escapes, HTML entities), where the key is plain again,
+    and before clipping: a key cut in half by the clip would no longer be found.
     """
     text = redact(_body_text(response))
     if not text.strip():
         return None
     if _looks_like_html(response, text):
-        return _html_summary(text)
+        return _html_summary(text, redact)
     try:
         body = parse_json(text)
     except ValueError:
-        return _clip(" ".join(text.split()))
-    return message_from_json(body)
+        return clip(" ".join(text.split()))
+    return message_from_json(body, redact)
 
 
 def parse_json(text: str | bytes) -> object:
@@ -162,10 +189,10 @@ def _looks_like_html(response: httpx.Response, text: str) -> bool:
     return "html" in kind or text.lstrip().startswith("<")
 
 
-def _html_summary(text: str) -> str:
+def _html_summary(text: str, redact: Redact) -> str:
     found = _TITLE.search(text)
-    title = " ".join(found.group(1).split()) if found else ""
-    named = f" titled {_clip(title)!r}" if title else ""
+    title = redact(" ".join(html.unescape(found.group(1)).split())) if found else ""
+    named = f" titled {clip(title)!r}" if title else ""
     return (
         f"the server answered with an HTML page{named}, not the API's JSON"
         " (a proxy or gateway answered, or the API URL is wrong)"
@@ -175,7 +202,7 @@ def _html_summary(text: str) -> str:
 def message_from_json(body: object, redact: Redact = _keep, depth: int = 0) -> str | None:
     """'message', 'detail' (a string or FastAPI's list of errors), or 'error', when present."""
     if isinstance(body, str):
-        return _clip(redact(" ".join(body.split()))) or None
+        return clip(redact(" ".join(body.split()))) or None
     if not isinstance(body, dict) or depth >= _MAX_DEPTH:
         return None
     for key in ("message", "detail", "error", "msg"):
@@ -205,7 +232,7 @@ def _validation_item(item: object, redact: Redact, depth: int) -> str | None:
     loc = item.get("loc")
     if msg and isinstance(loc, list) and loc:
         where = " ".join(".".join(str(part) for part in loc).split())
-        return f"{_clip(redact(where))}: {msg}"
+        return f"{clip(redact(where))}: {msg}"
     return msg
 
 
@@ -224,5 +251,6 @@ def _location(loc: Sequence[int | str]) -> str:
     return text or "body"
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
+def clip(text: str, limit: int = _MAX_TEXT) -> str:
+    """The text, cut to `limit` characters with a final '…' when longer."""
+    return text if len(text) <= limit else text[: limit - 1] + CLIP

@@ -14,10 +14,16 @@ import httpx
 
 from inbound_sync.api.retry import RetryPolicy
 from inbound_sync.errors import UsageError
+from inbound_sync.vendor import PRODUCTION_URL
 
-PRODUCTION_URL = "https://api-livekit-vyom.indusnettechnologies.com"
 ENV_URL = "INBOUND_SYNC_API_URL"
 ENV_KEY = "INBOUND_SYNC_API_KEY"
+ENV_MAX_RESPONSE = "INBOUND_SYNC_MAX_RESPONSE_BYTES"
+ENV_DEADLINE = "INBOUND_SYNC_REQUEST_DEADLINE"
+
+# A list answer of 10^6 mappings in the document's shape takes 488 MB compact and 613 MB
+# indented by two spaces; 1 GB holds either, and stops a body that would never end.
+DEFAULT_MAX_RESPONSE_BYTES = 1_000_000_000
 
 # Visible ASCII only: anything else would make httpx/h11 raise an error quoting the header value.
 _KEY_CHARS = frozenset(string.ascii_letters + string.digits + string.punctuation)
@@ -68,10 +74,13 @@ class ApiKey:
 
 
 class Timeouts(NamedTuple):
-    """Seconds to wait for a connection and for each read; writes share the read timeout."""
+    """Seconds to wait for a connection and for each read (writes share it), and for a whole
+    attempt: connecting, sending and reading the complete answer (a server that trickles one
+    byte at a time never lets a read time out)."""
 
     connect: float = 5.0
     read: float = 30.0
+    total: float = 60.0
 
     def to_httpx(self) -> httpx.Timeout:
         return httpx.Timeout(
@@ -86,6 +95,7 @@ class ConnectionSettings(NamedTuple):
     api_key: ApiKey
     timeouts: Timeouts = Timeouts()
     retry: RetryPolicy = RetryPolicy()
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     @classmethod
     def from_sources(
@@ -96,10 +106,37 @@ class ConnectionSettings(NamedTuple):
         allow_insecure_http: bool,
         environ: Mapping[str, str],
     ) -> ConnectionSettings:
-        """URL: flag, INBOUND_SYNC_API_URL, production. Key: key file, INBOUND_SYNC_API_KEY."""
+        """URL: flag, INBOUND_SYNC_API_URL, production. Key: key file, INBOUND_SYNC_API_KEY.
+        The answer size limit and the deadline of an attempt: their variables, else defaults."""
         url = api_url or environ.get(ENV_URL, "").strip() or PRODUCTION_URL
         base_url = check_base_url(url, allow_insecure_http=allow_insecure_http)
-        return cls(base_url=base_url, api_key=_resolve_key(api_key_file, environ))
+        return cls(
+            base_url=base_url,
+            api_key=_resolve_key(api_key_file, environ),
+            timeouts=Timeouts(total=_deadline(environ)),
+            max_response_bytes=_max_response_bytes(environ),
+        )
+
+
+def _max_response_bytes(environ: Mapping[str, str]) -> int:
+    text = environ.get(ENV_MAX_RESPONSE, "").strip()
+    if not text:
+        return DEFAULT_MAX_RESPONSE_BYTES
+    # Not echoed, as no value read from the environment is: it may be a secret set by mistake.
+    if not (text.isascii() and text.isdigit() and len(text) <= 15 and int(text) >= 1):
+        raise UsageError(f"{ENV_MAX_RESPONSE} must be a whole number of bytes, at least 1")
+    return int(text)
+
+
+def _deadline(environ: Mapping[str, str]) -> float:
+    text = environ.get(ENV_DEADLINE, "").strip()
+    if not text:
+        return Timeouts().total
+    whole, _, fraction = text.partition(".")
+    digits = whole + fraction
+    if not (digits.isascii() and digits.isdigit() and len(text) <= 10 and float(text) > 0):
+        raise UsageError(f"{ENV_DEADLINE} must be a number of seconds greater than 0")
+    return float(text)
 
 
 def check_base_url(url: str, *, allow_insecure_http: bool) -> str:

@@ -15,6 +15,7 @@ import click
 from inbound_sync.errors import UsageError
 from inbound_sync.output import write
 from inbound_sync.render import FORMATS
+from inbound_sync.vendor import PRODUCTION_URL
 
 if TYPE_CHECKING:
     from inbound_sync.api import ConnectionSettings, InboundClient
@@ -37,7 +38,9 @@ def api_options(func: F) -> F:
     """--api-url, --api-key-file, --allow-insecure-http and --verbose, gathered into `conn`."""
     options = [
         click.option(
-            "--api-url", metavar="URL", help="API base URL (default: $INBOUND_SYNC_API_URL)."
+            "--api-url",
+            metavar="URL",
+            help=f"API base URL (default: $INBOUND_SYNC_API_URL, else {PRODUCTION_URL}).",
         ),
         click.option(
             "--api-key-file",
@@ -119,8 +122,15 @@ def settings_for(conn: Connection) -> ConnectionSettings:
 
 
 def open_client(conn: Connection, settings: ConnectionSettings, **options: Any) -> InboundClient:
-    """An InboundClient for `settings`; request hooks log to stderr with --verbose."""
-    from inbound_sync.api import InboundClient, RequestRecord, verbose_logger
+    """An InboundClient for `settings`; request hooks log to stderr with --verbose, and every wait
+    before a retry is announced on stderr, so that a slow run always says what it waits for."""
+    from inbound_sync.api import (
+        InboundClient,
+        RequestRecord,
+        WaitNotice,
+        format_wait,
+        verbose_logger,
+    )
 
     hooks: list[Callable[[RequestRecord], None]] = []
     if conn.verbose:
@@ -132,6 +142,10 @@ def open_client(conn: Connection, settings: ConnectionSettings, **options: Any) 
         for hook in hooks:
             hook(record)
 
+    def on_wait(notice: WaitNotice) -> None:
+        write(format_wait(notice), err=True)
+
+    options.setdefault("on_wait", on_wait)
     return InboundClient.from_settings(settings, on_request=on_request, **options)
 
 

@@ -13,10 +13,13 @@ A rule is a JSON object; `count` is how many matching requests it fires on (defa
                drop_before   cut the connection without applying
                drop_after    apply, then cut the connection mid-response
                slow          wait `delay_ms` (1000), then apply and answer normally
+               duplicate_id  answer normally, but give the second mapping of a list answer the
+                             first one's inbound_id, as a broken server could (match defaults
+                             to "GET /inbound/list"; a list of fewer than two is left alone)
 
 Random mode, for soak tests: {"random": {"seed": 42, "rate": 0.2, "kinds": [...], "match": ...}}
 picks a fault for each matching request that no rule claimed, with a seeded RNG. `kinds` holds
-kind names or rule objects without count (default: every kind but slow).
+kind names or rule objects without count (default: every kind but slow and duplicate_id).
 
 A dropped connection must reach an httpx client as a TransportError, never as a response. The
 same code does it on both ways of serving the app: it starts the response with a Content-Length,
@@ -33,6 +36,7 @@ client would sometimes see a ReadError instead.)
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import threading
 from collections.abc import Mapping
@@ -53,7 +57,19 @@ __all__ = [
     "parse_rule",
 ]
 
-KINDS = ("error_before", "error_after", "rate_limit", "html", "drop_before", "drop_after", "slow")
+KINDS = (
+    "error_before",
+    "error_after",
+    "rate_limit",
+    "html",
+    "drop_before",
+    "drop_after",
+    "slow",
+    "duplicate_id",
+)
+# Kinds random mode leaves out unless named: a slow answer, and a listing no client may act on.
+_NOT_RANDOM = frozenset({"slow", "duplicate_id"})
+DEFAULT_MATCH = {"duplicate_id": "GET /inbound/list"}
 DEFAULT_STATUS = {
     "error_before": 503,
     "error_after": 504,
@@ -128,7 +144,8 @@ def _fault(body: Mapping[str, Any]) -> Fault:
     delay_ms = body.get("delay_ms", 1000)
     if not _is_int(delay_ms) or not 0 <= delay_ms <= 600_000:
         raise ValueError("delay_ms: must be an integer between 0 and 600000")
-    return Fault(kind, _match(body.get("match", "writes")), status, str(retry_after), delay_ms)
+    match = _match(body.get("match", DEFAULT_MATCH.get(kind, "writes")))
+    return Fault(kind, match, status, str(retry_after), delay_ms)
 
 
 def _match(value: object) -> str:
@@ -158,7 +175,7 @@ def parse_random(data: object) -> RandomFaults:
         raise ValueError("random.seed: must be an integer")
     if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate <= 1:
         raise ValueError("random.rate: must be a number between 0 and 1")
-    kinds = body.get("kinds", [k for k in KINDS if k != "slow"])
+    kinds = body.get("kinds", [k for k in KINDS if k not in _NOT_RANDOM])
     if not isinstance(kinds, list) or not kinds:
         raise ValueError("random.kinds: must be a non-empty list")
     faults = tuple(
@@ -238,6 +255,8 @@ async def inject(fault: Fault, app: ASGIApp, scope: Scope, receive: Receive, sen
         await app(scope, receive, send)
     elif fault.kind == "drop_after":
         await app(scope, receive, _cut_off(send))
+    elif fault.kind == "duplicate_id":
+        await app(scope, receive, _sharing_first_id(send))
     elif fault.kind == "error_after":
         await app(scope, receive, _discard)
         await error_response(fault)(scope, receive, send)
@@ -281,6 +300,46 @@ def _cut_off(send: Send) -> Send:
         raise ConnectionDropped("connection dropped by a sandbox fault")
 
     return cut
+
+
+def _sharing_first_id(send: Send) -> Send:
+    """A send that holds the answer back, gives its second listed mapping the first one's
+    inbound_id, and sends it whole with the length corrected."""
+    start: Message | None = None
+    chunks: list[bytes] = []
+
+    async def rewrite(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            start = message
+            return
+        if message["type"] != "http.response.body" or start is None:
+            await send(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body", False):
+            return
+        body = _share_first_id(b"".join(chunks))
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        await send({**start, "headers": [*headers, (b"content-length", b"%d" % len(body))]})
+        await send({"type": "http.response.body", "body": body})
+
+    return rewrite
+
+
+def _share_first_id(body: bytes) -> bytes:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return body
+    rows = document.get("data") if isinstance(document, dict) else None
+    if not isinstance(rows, list) or len(rows) < 2:
+        return body
+    first, second = rows[0], rows[1]
+    if not (isinstance(first, dict) and isinstance(second, dict)):
+        return body
+    second["inbound_id"] = first.get("inbound_id")
+    return json.dumps(document).encode()
 
 
 async def _drain(receive: Receive) -> None:
