@@ -198,6 +198,21 @@ def test_keys_come_from_the_variable_or_the_file(tmp_path):
     assert found["staging"].api_key.reveal() == "key-staging"
 
 
+def test_every_target_reads_the_settings_one_account_reads(tmp_path):
+    (tmp_path / "fleet.yaml").write_text(GOOD)
+    fleet = load_fleet(str(tmp_path / "fleet.yaml"))
+    environ = {
+        "KEY_PROD": "key-p",
+        "INBOUND_SYNC_API_KEY": "not-this-one",
+        "INBOUND_SYNC_REQUEST_DEADLINE": "7",
+        "INBOUND_SYNC_MAX_RESPONSE_BYTES": "1000",
+    }
+    found = connections(fleet.select(["prod"]), allow_insecure_http=False, environ=environ)
+    assert found["prod"].api_key.reveal() == "key-p"
+    assert found["prod"].timeouts.total == 7
+    assert found["prod"].max_response_bytes == 1000
+
+
 def test_every_missing_key_is_named_with_its_target_and_variable(tmp_path):
     (tmp_path / "fleet.yaml").write_text(GOOD)
     fleet = load_fleet(str(tmp_path / "fleet.yaml"))

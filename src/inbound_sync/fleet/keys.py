@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from inbound_sync.api import ApiKey, ConnectionSettings
-from inbound_sync.api.settings import check_base_url, read_key_file
+from inbound_sync.api import ENV_KEY, ConnectionSettings
 from inbound_sync.errors import UsageError
 from inbound_sync.fleet.file import Target
 
@@ -33,15 +32,22 @@ def connections(
 def _settings(
     target: Target, allow_insecure_http: bool, environ: Mapping[str, str]
 ) -> ConnectionSettings:
-    base_url = check_base_url(target.api_url, allow_insecure_http=allow_insecure_http)
-    return ConnectionSettings(base_url=base_url, api_key=ApiKey(_key(target, environ)))
-
-
-def _key(target: Target, environ: Mapping[str, str]) -> str:
+    """As for one account (URL checks, answer size limit, deadline), with the target's key."""
     if target.key_file is not None:
-        return read_key_file(target.key_file)
+        return ConnectionSettings.from_sources(
+            api_url=target.api_url,
+            api_key_file=target.key_file,
+            allow_insecure_http=allow_insecure_http,
+            environ=environ,
+        )
     variable = str(target.key_env)
     value = environ.get(variable, "").strip()
     if not value:
         raise UsageError(f"the key variable {variable} is not set ({target.source})")
-    return value
+    # The target's key where one account's key is read from; no other setting is per target.
+    return ConnectionSettings.from_sources(
+        api_url=target.api_url,
+        api_key_file=None,
+        allow_insecure_http=allow_insecure_http,
+        environ={**environ, ENV_KEY: value},
+    )
