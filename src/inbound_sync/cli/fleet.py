@@ -170,9 +170,10 @@ class Clients:
         self.log = log
         self.shared = shared or {}
 
-    def open(self, name: str) -> InboundClient:
+    def open(self, name: str, **extra: Any) -> InboundClient:
+        """The client of target `name`; `extra` as for open_client (stop=, say)."""
         settings = self.settings[name]
-        options = dict(self.shared.get(settings.base_url, {}))
+        options = {**self.shared.get(settings.base_url, {}), **extra}
         log = self.log
         if log is not None:
             options["on_request"] = lambda record: log(name, record)

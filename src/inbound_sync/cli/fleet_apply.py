@@ -198,7 +198,8 @@ async def _execute(
     """The report, and the exit code of the signal that interrupted it, if one did."""
     interruption = Interruption(asyncio.get_running_loop())
     with interruption.handling():
-        async with _accounts(plan, clients) as accounts:
+        # The clients' waits between attempts end at once on a signal, too.
+        async with _accounts(plan, clients, interruption.stop) as accounts:
             attempts = min(s.retry.attempts for s in clients.settings.values())
             with _progress(plan.changes) as on_outcome:
                 report = await apply_fleet(
@@ -214,11 +215,13 @@ async def _execute(
 
 
 @contextlib.asynccontextmanager
-async def _accounts(plan: FleetPlan, clients: Clients) -> AsyncIterator[dict[str, ClientAccount]]:
+async def _accounts(
+    plan: FleetPlan, clients: Clients, stop: asyncio.Event
+) -> AsyncIterator[dict[str, ClientAccount]]:
     async with contextlib.AsyncExitStack() as stack:
         accounts = {}
         for target in plan.targets:
-            client = await stack.enter_async_context(clients.open(target.name))
+            client = await stack.enter_async_context(clients.open(target.name, stop=stop))
             accounts[target.name] = ClientAccount(client, target.desired.service)
         yield accounts
 
