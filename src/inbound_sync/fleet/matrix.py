@@ -1,9 +1,9 @@
 """The jobs of a CI fan-out, pure: one per target, except that the ends of a move share a job.
 
 A move must run in one process (its delete before its assign), so targets linked by moves,
-directly or through a chain, are applied by one job that holds the keys of all of them. The
-matrix gives each job the names of the secrets it needs in fixed slots (key_1 ... key_N),
-since a workflow can look a secret up by a name it computes but cannot name a variable so.
+directly or through a chain, are applied by one job that holds the keys of all of them. Each
+entry names, in fixed slots (key_1 ... key_N), the variables its targets read their keys from
+(their api_key_env): the job's step hands each key to the tool under that name.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from inbound_sync.fleet.file import Target
 from inbound_sync.fleet.moves import Move
 
 KEY_SLOTS = 4
-"""Secrets one job can receive: the targets of the largest group of moves a run may apply."""
+"""Key variables one job names: the targets of the largest group of moves one job applies."""
 
 
 class Job(NamedTuple):
