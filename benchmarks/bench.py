@@ -8,6 +8,8 @@
     provenance `plan --format json` at N numbers in a git work tree (one blame per config file
               with changes), against the same plan of a copy outside any work tree
     start-up  --version, --help and validate of a one-number file, against `python -c pass`
+    fleet     `plan --fleet` over 20 targets of 5,000 numbers on one sandbox, against each target
+              planned alone and each list read alone (fleet_bench.py)
 
 Every case builds its own inputs in a temporary directory, runs as a subprocess (wall time and
 peak RSS of that process alone, see spawn.py), checks what it printed, is repeated, and reports
@@ -33,9 +35,12 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from fleet_bench import FleetResult
 
 from inbound_sync.sandbox import create_app
 from inbound_sync.sandbox.server import running_server
@@ -812,38 +817,64 @@ def report(
     provenance: Sequence[ProvenanceResult],
     applies: Sequence[ApplyResult],
     startup: Sequence[StartupResult],
+    fleet: FleetResult | None = None,
 ) -> str:
+    from fleet_bench import fleet_table, within_target
+
     command = "python benchmarks/bench.py" + (" --smoke" if args.smoke else "")
-    return "\n\n".join(
-        [
-            f"Machine: {machine()}",
-            f"Command: {command} (medians of {args.repeat} runs, 3 at N >= 100,000)",
+    parts = [
+        f"Machine: {machine()}",
+        f"Command: {command} (medians of {args.repeat} runs, 3 at N >= 100,000)",
+    ]
+    if plans:
+        parts += [
             "### Plan: `inbound-sync plan --format json`, 10% differ, 5% missing, 5% extra",
             plan_table(plans),
             "Floor: one Python process that fetches and decodes the list, reads the YAML with "
             "PyYAML's C loader and parses and validates every number (benchmarks/floor.py). "
             "octoDNS: octodns-sync dry run, YamlProvider to YamlProvider, PlanJson output.",
+        ]
+    if provenance:
+        parts += [
             "### Provenance: the same plan in a git work tree and outside one",
             provenance_table(provenance),
             "in git: the config committed in two commits, so that every change is blamed (one "
             "`git blame` per file with changes); outside git: the same files where no work "
             "tree is found.",
+        ]
+    if applies:
+        parts += [
             f"### Apply: {args.apply_changes:,} changes, {args.latency_ms} ms per request",
             apply_table(applies),
             "ideal = changes x latency / concurrency; writes s = first write received to last "
             "answered, at the sandbox (apply s also holds start-up, reading the config, two list "
             "calls and the verification); httpx floor = a bare httpx client sending as many "
             "writes (benchmarks/apply_floor.py).",
-            "### Start-up",
-            startup_table(startup),
-            "### Targets",
-            targets_table(
-                plan_targets(plans)
-                + provenance_targets(provenance)
-                + other_targets(args, applies, startup)
-            ),
         ]
+    if startup:
+        parts += ["### Start-up", startup_table(startup)]
+    found = (
+        plan_targets(plans) + provenance_targets(provenance) + other_targets(args, applies, startup)
     )
+    if fleet is not None:
+        parts += [
+            "### Fleet: `inbound-sync plan --fleet`, one sandbox, 10% differ, 5% missing, "
+            "5% extra in each target",
+            fleet_table(fleet),
+            "single = `plan --format json DIR` of one target with its key; reads = one list "
+            "call of each target from the benchmark's process; target = 1.3 x the slowest "
+            "single + the reads of the other targets.",
+        ]
+        met = within_target(fleet)
+        found.append(
+            Target(
+                "fleet plan of 20 x 5,000 within 1.3x the slowest single + the other reads",
+                "not run" if met is None else f"{fleet.fleet.wall_s:.2f} s of {fleet.bound:.2f} s",
+                met,
+            )
+        )
+    parts += ["### Targets", targets_table(found)]
+    return "\n\n".join(parts)
 
 
 # -- main ------------------------------------------------------------------------------------------
@@ -862,33 +893,52 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--concurrency", default="1,4,8,16", help="apply concurrencies")
     parser.add_argument("--apply-repeat", type=int, default=3, help="runs per apply case")
+    parser.add_argument("--fleet", default="20x5000", help="fleet: TARGETSxNUMBERS per target")
+    parser.add_argument("--fleet-repeat", type=int, default=3, help="runs per fleet case")
+    parser.add_argument(
+        "--only", choices=["plan", "apply", "startup", "fleet"], help="run one part alone"
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.sizes, args.repeat, args.no_octodns = "200", 2, True
         args.provenance_sizes = "200"
         args.apply_changes, args.latency_ms, args.concurrency, args.apply_repeat = 40, 2, "1,8", 1
+        args.fleet, args.fleet_repeat = "3x200", 1
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Imported here: fleet_bench imports this module's helpers.
+    from fleet_bench import bench_fleet
+
     args = parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so that the run in progress and the sandbox are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    if args.no_octodns:
+    if args.no_octodns or args.only not in (None, "plan"):
         octo = Octo(None, "skipped (smoke run)" if args.smoke else "skipped (--no-octodns)")
     else:
         octo = prepare_octodns(OCTODNS_VENV)
-    startup = bench_startup(3 if args.smoke else 10)
+    wanted = {args.only} if args.only else {"plan", "apply", "startup", "fleet"}
+    startup = bench_startup(3 if args.smoke else 10) if "startup" in wanted else []
     plans = [
         bench_plan(n, args.repeat if n < 100_000 else min(args.repeat, 3), octo)
         for n in (int(s) for s in args.sizes.split(","))
+        if "plan" in wanted
     ]
     provenance = [
-        bench_provenance(n, args.repeat) for n in (int(s) for s in args.provenance_sizes.split(","))
+        bench_provenance(n, args.repeat)
+        for n in (int(s) for s in args.provenance_sizes.split(","))
+        if "plan" in wanted
     ]
     concurrencies = [int(c) for c in args.concurrency.split(",")]
-    applies = bench_apply(args.apply_changes, args.latency_ms, concurrencies, args.apply_repeat)
-    print(report(args, plans, provenance, applies, startup))
+    applies = (
+        bench_apply(args.apply_changes, args.latency_ms, concurrencies, args.apply_repeat)
+        if "apply" in wanted
+        else []
+    )
+    count, _, n = args.fleet.partition("x")
+    fleet = bench_fleet(int(count), int(n), args.fleet_repeat) if "fleet" in wanted else None
+    print(report(args, plans, provenance, applies, startup, fleet))
     return 0
 
 

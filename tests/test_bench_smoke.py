@@ -83,9 +83,17 @@ def test_the_startup_rows_compare_the_cli_with_bare_python(report):
 
 
 @pytest.mark.socket
+def test_the_fleet_row_compares_the_fleet_plan_with_each_target_alone(report):
+    [row] = report["Fleet"]
+    assert row[0] == "3 x 200"
+    assert numeric(row[1:])
+
+
+@pytest.mark.socket
 def test_every_target_gets_a_verdict(report):
     rows = report["Targets"]
-    assert len(rows) == 8
+    assert len(rows) == 9
     assert {row[2] for row in rows} <= {"yes", "NO", "n/a"}
-    # The smoke size is not the size the plan, provenance and apply targets are stated for.
+    # The smoke size is not the size the plan, provenance, apply and fleet targets are stated for.
     assert [row[2] for row in rows[:6]] == ["n/a"] * 6
+    assert rows[-1][2] == "n/a"

@@ -190,6 +190,8 @@ def _log_line(handle: TextIO, record: RequestRecord) -> None:
         "outcome": record.outcome,
         "error": record.error,
     }
+    if "target" in tag:  # a fleet's apply says which account each call went to
+        entry["target"] = tag["target"]
     handle.write(json.dumps(entry, sort_keys=True) + "\n")
     handle.flush()
 
