@@ -167,6 +167,7 @@ class Terminated(KeyboardInterrupt):
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
+        self.signum = signum
         self.exit_code = exit_code_for_signal(signum)
 
 
