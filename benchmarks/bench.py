@@ -5,7 +5,11 @@
     apply     2,000 changes against the sandbox answering every request after 10 ms, at several
               concurrencies, against the ideal N x latency / C and a bare httpx client
               (apply_floor.py) sending as many writes
+    provenance `plan --format json` at N numbers in a git work tree (one blame per config file
+              with changes), against the same plan of a copy outside any work tree
     start-up  --version, --help and validate of a one-number file, against `python -c pass`
+    fleet     `plan --fleet` over 20 targets of 5,000 numbers on one sandbox, against each target
+              planned alone and each list read alone (fleet_bench.py)
 
 Every case builds its own inputs in a temporary directory, runs as a subprocess (wall time and
 peak RSS of that process alone, see spawn.py), checks what it printed, is repeated, and reports
@@ -22,6 +26,7 @@ import functools
 import json
 import os
 import platform
+import shutil
 import signal
 import statistics
 import subprocess
@@ -30,9 +35,12 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from fleet_bench import FleetResult
 
 from inbound_sync.sandbox import create_app
 from inbound_sync.sandbox.server import running_server
@@ -392,6 +400,83 @@ def bench_plan(n: int, repeat: int, octo: Octo) -> PlanResult:
     return PlanResult(n, ours, least, octodns, octo.note)
 
 
+# -- provenance ----------------------------------------------------------------------------------
+
+# git reads no user or system config, so that the history built is the same on every machine.
+GIT_ISOLATED = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+class ProvenanceResult(NamedTuple):
+    n: int
+    outside: Sample
+    inside: Sample
+
+
+def git(repo: Path, *args: str, author: str = "Priya", date: str = "2026-03-01T09:00:00Z") -> None:
+    env = {**os.environ, **GIT_ISOLATED, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+    env.update(GIT_AUTHOR_NAME=author, GIT_COMMITTER_NAME=author)
+    env.update(GIT_AUTHOR_EMAIL="team@example.com", GIT_COMMITTER_EMAIL="team@example.com")
+    subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+
+
+def commit_history(repo: Path, files: Sequence[Path]) -> None:
+    """Two commits, as a config's history has: every file by one author, then a tenth of the
+    entries given a description by another, so that blame has more than one commit to tell."""
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "import the account (#1)")
+    for path in files:
+        lines = path.read_text().splitlines(keepends=True)
+        starts = [i for i, line in enumerate(lines) if line.startswith("  - number:")]
+        for count, start in enumerate(reversed(starts)):
+            if count % 10 == 0:
+                lines.insert(start + 1, "    description: Bangalore\n")
+        path.write_text("".join(lines))
+    message = "describe the lines (#2)"
+    git(repo, "commit", "-q", "-am", message, author="Bob", date="2026-03-05T10:00:00Z")
+
+
+def bench_provenance(n: int, repeat: int) -> ProvenanceResult:
+    """The same plan with the config inside a git work tree and outside any."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-provenance-{n}-") as tmp:
+        root = Path(tmp)
+        progress(f"provenance N={n:,}: generating inputs and a git history")
+        for side in ("outside", "inside"):
+            (root / side).mkdir()
+        inputs = plan_inputs(root / "outside" / "config", n)
+        shutil.copytree(root / "outside" / "config", root / "inside" / "config")
+        commit_history(root / "inside", sorted((root / "inside" / "config").glob("*.yaml")))
+        app = create_app(seed=inputs.seed, admin_token=ADMIN_TOKEN)
+        try:
+            with running_server(app) as url:
+                # The copy outside a work tree must not find one above the temporary directory.
+                env = {**cli_env(url), "GIT_CEILING_DIRECTORIES": str(root)}
+                runs = [
+                    functools.partial(
+                        measure,
+                        [*tool_argv(), "plan", "--format", "json", "config"],
+                        env=env,
+                        cwd=root / side,
+                    )
+                    for side in ("outside", "inside")
+                ]
+                progress(f"provenance N={n:,}: outside and inside a git work tree, x{repeat}")
+                (outside, _), (inside, last) = alternating(runs, repeat, warmup=True)
+                check_plan_output(last.stdout, inputs.expected)
+                check_provenance_output(last.stdout)
+        finally:
+            app.state.sandbox.close()
+    return ProvenanceResult(n, outside, inside)
+
+
+def check_provenance_output(stdout: Path) -> None:
+    """Inside the work tree every change names the commit that last set its entry."""
+    changes = json.loads(stdout.read_text())["changes"]
+    unknown = [c for c in changes if c["source"] and not c["provenance"]["git"]["commit"]]
+    if unknown:
+        raise BenchError(f"{len(unknown)} changes without a commit, e.g. {unknown[0]['number']}")
+
+
 # -- apply -------------------------------------------------------------------------------------
 
 
@@ -604,6 +689,22 @@ def apply_table(results: Sequence[ApplyResult]) -> str:
     return table(headers, rows)
 
 
+def provenance_table(results: Sequence[ProvenanceResult]) -> str:
+    headers = ["N", "outside git s", "in git s", "overhead", "outside MiB", "in git MiB"]
+    rows = [
+        [
+            f"{r.n:,}",
+            secs(r.outside.wall_s),
+            secs(r.inside.wall_s),
+            f"{100 * (r.inside.wall_s / r.outside.wall_s - 1):.1f}%",
+            mib(r.outside.peak_mib),
+            mib(r.inside.peak_mib),
+        ]
+        for r in results
+    ]
+    return table(headers, rows)
+
+
 def startup_table(results: Sequence[StartupResult]) -> str:
     base = results[0].sample.wall_s
     rows = [
@@ -622,6 +723,19 @@ class Target(NamedTuple):
     text: str
     measured: str
     met: bool | None  # None: not measured in this run
+
+
+def provenance_targets(results: Sequence[ProvenanceResult]) -> list[Target]:
+    mid = next((r for r in results if r.n == 10_000), None)
+    overhead = mid.inside.wall_s / mid.outside.wall_s - 1 if mid else None
+    return [
+        verdict(
+            "provenance adds at most 10% to a plan of 10,000",
+            overhead,
+            "{:.1%}",
+            lambda v: v <= 0.10,
+        )
+    ]
 
 
 def plan_targets(plans: Sequence[PlanResult]) -> list[Target]:
@@ -700,31 +814,67 @@ def machine() -> str:
 def report(
     args: argparse.Namespace,
     plans: Sequence[PlanResult],
+    provenance: Sequence[ProvenanceResult],
     applies: Sequence[ApplyResult],
     startup: Sequence[StartupResult],
+    fleet: FleetResult | None = None,
 ) -> str:
+    from fleet_bench import fleet_table, within_target
+
     command = "python benchmarks/bench.py" + (" --smoke" if args.smoke else "")
-    return "\n\n".join(
-        [
-            f"Machine: {machine()}",
-            f"Command: {command} (medians of {args.repeat} runs, 3 at N >= 100,000)",
+    parts = [
+        f"Machine: {machine()}",
+        f"Command: {command} (medians of {args.repeat} runs, 3 at N >= 100,000)",
+    ]
+    if plans:
+        parts += [
             "### Plan: `inbound-sync plan --format json`, 10% differ, 5% missing, 5% extra",
             plan_table(plans),
             "Floor: one Python process that fetches and decodes the list, reads the YAML with "
             "PyYAML's C loader and parses and validates every number (benchmarks/floor.py). "
             "octoDNS: octodns-sync dry run, YamlProvider to YamlProvider, PlanJson output.",
+        ]
+    if provenance:
+        parts += [
+            "### Provenance: the same plan in a git work tree and outside one",
+            provenance_table(provenance),
+            "in git: the config committed in two commits, so that every change is blamed (one "
+            "`git blame` per file with changes); outside git: the same files where no work "
+            "tree is found.",
+        ]
+    if applies:
+        parts += [
             f"### Apply: {args.apply_changes:,} changes, {args.latency_ms} ms per request",
             apply_table(applies),
             "ideal = changes x latency / concurrency; writes s = first write received to last "
             "answered, at the sandbox (apply s also holds start-up, reading the config, two list "
             "calls and the verification); httpx floor = a bare httpx client sending as many "
             "writes (benchmarks/apply_floor.py).",
-            "### Start-up",
-            startup_table(startup),
-            "### Targets",
-            targets_table(plan_targets(plans) + other_targets(args, applies, startup)),
         ]
+    if startup:
+        parts += ["### Start-up", startup_table(startup)]
+    found = (
+        plan_targets(plans) + provenance_targets(provenance) + other_targets(args, applies, startup)
     )
+    if fleet is not None:
+        parts += [
+            "### Fleet: `inbound-sync plan --fleet`, one sandbox, 10% differ, 5% missing, "
+            "5% extra in each target",
+            fleet_table(fleet),
+            "single = `plan --format json DIR` of one target with its key; reads = one list "
+            "call of each target from the benchmark's process; target = 1.3 x the slowest "
+            "single + the reads of the other targets.",
+        ]
+        met = within_target(fleet)
+        found.append(
+            Target(
+                "fleet plan of 20 x 5,000 within 1.3x the slowest single + the other reads",
+                "not run" if met is None else f"{fleet.fleet.wall_s:.2f} s of {fleet.bound:.2f} s",
+                met,
+            )
+        )
+    parts += ["### Targets", targets_table(found)]
+    return "\n\n".join(parts)
 
 
 # -- main ------------------------------------------------------------------------------------------
@@ -738,31 +888,57 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-octodns", action="store_true", help="skip the octoDNS comparison")
     parser.add_argument("--apply-changes", type=int, default=TARGET_APPLY[0])
     parser.add_argument("--latency-ms", type=int, default=TARGET_APPLY[1])
+    parser.add_argument(
+        "--provenance-sizes", default="10000", help="plan sizes of the provenance case"
+    )
     parser.add_argument("--concurrency", default="1,4,8,16", help="apply concurrencies")
     parser.add_argument("--apply-repeat", type=int, default=3, help="runs per apply case")
+    parser.add_argument("--fleet", default="20x5000", help="fleet: TARGETSxNUMBERS per target")
+    parser.add_argument("--fleet-repeat", type=int, default=3, help="runs per fleet case")
+    parser.add_argument(
+        "--only", choices=["plan", "apply", "startup", "fleet"], help="run one part alone"
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.sizes, args.repeat, args.no_octodns = "200", 2, True
+        args.provenance_sizes = "200"
         args.apply_changes, args.latency_ms, args.concurrency, args.apply_repeat = 40, 2, "1,8", 1
+        args.fleet, args.fleet_repeat = "3x200", 1
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Imported here: fleet_bench imports this module's helpers.
+    from fleet_bench import bench_fleet
+
     args = parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so that the run in progress and the sandbox are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    if args.no_octodns:
+    if args.no_octodns or args.only not in (None, "plan"):
         octo = Octo(None, "skipped (smoke run)" if args.smoke else "skipped (--no-octodns)")
     else:
         octo = prepare_octodns(OCTODNS_VENV)
-    startup = bench_startup(3 if args.smoke else 10)
+    wanted = {args.only} if args.only else {"plan", "apply", "startup", "fleet"}
+    startup = bench_startup(3 if args.smoke else 10) if "startup" in wanted else []
     plans = [
         bench_plan(n, args.repeat if n < 100_000 else min(args.repeat, 3), octo)
         for n in (int(s) for s in args.sizes.split(","))
+        if "plan" in wanted
+    ]
+    provenance = [
+        bench_provenance(n, args.repeat)
+        for n in (int(s) for s in args.provenance_sizes.split(","))
+        if "plan" in wanted
     ]
     concurrencies = [int(c) for c in args.concurrency.split(",")]
-    applies = bench_apply(args.apply_changes, args.latency_ms, concurrencies, args.apply_repeat)
-    print(report(args, plans, applies, startup))
+    applies = (
+        bench_apply(args.apply_changes, args.latency_ms, concurrencies, args.apply_repeat)
+        if "apply" in wanted
+        else []
+    )
+    count, _, n = args.fleet.partition("x")
+    fleet = bench_fleet(int(count), int(n), args.fleet_repeat) if "fleet" in wanted else None
+    print(report(args, plans, provenance, applies, startup, fleet))
     return 0
 
 

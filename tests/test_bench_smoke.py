@@ -56,6 +56,14 @@ def test_the_plan_row_has_our_time_the_floor_and_their_ratio(report):
 
 
 @pytest.mark.socket
+def test_the_provenance_row_compares_a_plan_in_git_with_one_outside(report):
+    [row] = report["Provenance"]
+    assert row[0] == "200"
+    assert numeric(row[1:3] + row[4:])
+    assert re.fullmatch(r"-?\d+\.\d%", row[3])
+
+
+@pytest.mark.socket
 def test_the_apply_rows_cover_each_concurrency_with_numbers(report):
     rows = report["Apply"]
     assert [row[0] for row in rows] == ["1", "8"]
@@ -75,9 +83,17 @@ def test_the_startup_rows_compare_the_cli_with_bare_python(report):
 
 
 @pytest.mark.socket
+def test_the_fleet_row_compares_the_fleet_plan_with_each_target_alone(report):
+    [row] = report["Fleet"]
+    assert row[0] == "3 x 200"
+    assert numeric(row[1:])
+
+
+@pytest.mark.socket
 def test_every_target_gets_a_verdict(report):
     rows = report["Targets"]
-    assert len(rows) == 7
+    assert len(rows) == 9
     assert {row[2] for row in rows} <= {"yes", "NO", "n/a"}
-    # The smoke size is not the size the plan and apply targets are stated for.
-    assert [row[2] for row in rows[:5]] == ["n/a"] * 5
+    # The smoke size is not the size the plan, provenance, apply and fleet targets are stated for.
+    assert [row[2] for row in rows[:6]] == ["n/a"] * 6
+    assert rows[-1][2] == "n/a"

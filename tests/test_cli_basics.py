@@ -25,6 +25,7 @@ COMMANDS = [
     "schema",
     "plan",
     "drift",
+    "history",
     "apply",
     "list",
     "import",

@@ -194,6 +194,13 @@ def test_apply_writes_a_keyless_owner_only_log_and_an_undo_plan(sandbox, run_cli
         "+918044319240",
         "+918044319241",
     }
+    # Each assign records the id of the mapping it made, as the API returned it.
+    made = {m.phone_number_normalized: m.inbound_id for m in sandbox.all_mappings() if m.active}
+    assert {e["number"]: e["inbound_id"] for e in entries if e["action"] == "assign"} == {
+        "+918044319240": made["918044319240"],
+        "+918044319241": made["918044319241"],
+    }
+    assert [e["inbound_id"] for e in entries if e["action"] == "list"] == [None, None]
     for path in (log, undo):
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
         assert KEY not in path.read_text()

@@ -236,3 +236,20 @@ def test_sigterm_while_the_account_is_read_exits_143_without_writing(sandbox):
     assert "Traceback" not in err
     assert out == ""
     assert controller.stats()["writes"] == 0
+
+
+def test_sigterm_at_the_approval_prompt_exits_143_without_writing(sandbox):
+    controller, url, root = sandbox
+    main_end, terminal = pty.openpty()
+    try:
+        cli = Cli(["apply", "inbound.yaml"], url, root, stdin=terminal)
+        os.close(terminal)
+        cli.out.wait_for(r"Apply these changes\? Only 'yes' is accepted")
+        code, _out, err = cli.interrupt(signal.SIGTERM)
+    finally:
+        os.close(main_end)
+
+    assert code == 143, err
+    assert err.strip().splitlines()[-1] == "Terminated."
+    assert "Traceback" not in err
+    assert controller.stats()["writes"] == 0

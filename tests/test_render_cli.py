@@ -83,7 +83,8 @@ def test_apply_github_preview_progress_and_report_start_no_command(hostile, run_
 def test_drift_markdown_keeps_the_details_closed_once(hostile, run_cli):
     run = run_cli("drift", str(hostile / "inbound.yaml"), "--format", "markdown")
     assert run.code == 2
-    check_markdown(run.out, columns=3)
+    # Number, what differs, source, and who changed it last (the provenance column).
+    check_markdown(run.out, columns=4)
     assert "&lt;/details&gt;&lt;h1&gt;" in run.out
 
 

@@ -86,3 +86,10 @@ def test_an_error_quoting_a_control_character_shows_it_visibly(tmp_path):
     assert "\x1b" not in result.err
     assert "numbers[0].\\x1b[2Jx: unknown key" in result.err
     assert len(result.err.splitlines()) == 2  # the header and the issue, one line each
+
+
+def test_api_url_help_shows_the_default(run_cli):
+    from inbound_sync.vendor import PRODUCTION_URL
+
+    result = run_cli("plan", "--help")
+    assert f"$INBOUND_SYNC_API_URL,else{PRODUCTION_URL})." in "".join(result.out.split())

@@ -18,6 +18,7 @@ from workflow_support import (
     ALL_WORKFLOWS,
     BIN,
     EXAMPLES,
+    FLEET_REUSABLE,
     REUSABLE,
     ROOT,
     SCRIPTS,
@@ -26,7 +27,18 @@ from workflow_support import (
     workflow_steps,
 )
 
-TOOL_STEPS = {"plan.sh", "apply.sh", "drift.sh"}
+# The secrets each step script gets: one account's key, a fleet's keys, or none.
+KEY, FLEET_KEYS = "INBOUND_SYNC_API_KEY", "INBOUND_SYNC_FLEET_KEYS"
+SCRIPT_KEYS = {
+    "plan.sh": {KEY},
+    "apply.sh": {KEY},
+    "drift.sh": {KEY},
+    "fleet-plan.sh": {FLEET_KEYS},
+    "fleet-prepare.sh": {FLEET_KEYS},
+    "fleet-apply.sh": {KEY, FLEET_KEYS},
+    "fleet-drift.sh": {KEY},
+}
+SCRIPT = re.compile(r"(?:INBOUND_SYNC_SCRIPTS|\.github/scripts)/([\w.-]+)")
 
 
 def _names(paths: list[Path]) -> list[str]:
@@ -41,8 +53,9 @@ def _run_blocks() -> Iterator[tuple[str, str]]:
 
 
 def test_the_project_has_ci_release_the_three_reusable_workflows_and_their_callers():
-    assert {p.name for p in WORKFLOWS.glob("*.yml")} == {"ci.yml", "release.yml", *REUSABLE}
-    assert {p.name for p in EXAMPLES.glob("*.yml")} == set(REUSABLE)
+    reusable = {*REUSABLE, *FLEET_REUSABLE}
+    assert {p.name for p in WORKFLOWS.glob("*.yml")} == {"ci.yml", "release.yml", *reusable}
+    assert {p.name for p in EXAMPLES.glob("*.yml")} == reusable
 
 
 @pytest.mark.parametrize("path", ALL_WORKFLOWS, ids=_names(ALL_WORKFLOWS))
@@ -91,10 +104,11 @@ def test_secrets_reach_steps_only_through_env(path):
         assert "github.token" not in step.get("run", ""), f"{job}: the token in a script"
         assert "secrets." not in str(step.get("with", "")), f"{job}: a secret as an action input"
         env = step.get("env", {})
-        runs_tool = any(script in step.get("run", "") for script in TOOL_STEPS)
-        assert ("INBOUND_SYNC_API_KEY" in env) == runs_tool, f"{job}: the key only where needed"
-        if runs_tool:
-            assert env["INBOUND_SYNC_API_KEY"] == "${{ secrets.INBOUND_SYNC_API_KEY }}"
+        scripts = SCRIPT.findall(step.get("run", ""))
+        wanted = set().union(*(SCRIPT_KEYS.get(name, set()) for name in scripts))
+        assert {KEY, FLEET_KEYS} & set(env) == wanted, f"{job}: the keys only where needed"
+        for name in wanted:
+            assert env[name] == f"${{{{ secrets.{name} }}}}"
 
 
 def test_step_scripts_never_read_trace_or_print_a_secret():
@@ -110,10 +124,8 @@ def test_step_scripts_never_read_trace_or_print_a_secret():
 def test_workflow_runs_only_scripts_that_exist():
     referenced = set()
     for _, script in _run_blocks():
-        referenced |= set(
-            re.findall(r"(?:INBOUND_SYNC_SCRIPTS|\.github/scripts)/([\w.-]+)", script)
-        )
-    assert referenced == {"install.sh", "plan.sh", "apply.sh", "drift.sh", "github_report.py"}
+        referenced |= set(SCRIPT.findall(script))
+    assert referenced == {"install.sh", "github_report.py", *SCRIPT_KEYS, "fleet-matrix.sh"}
     for name in referenced:
         assert (SCRIPTS / name).is_file(), name
 
@@ -146,12 +158,32 @@ def test_plan_comment_step_runs_on_pull_requests_even_after_a_red_plan():
 def test_drift_issue_step_runs_only_when_the_comparison_ran():
     job = load_workflow(WORKFLOWS / "inbound-drift.yml")["jobs"]["drift"]
     assert job["permissions"] == {"contents": "read", "issues": "write"}
-    [issue] = [s for s in job["steps"] if "github_report.py" in s.get("run", "")]
+    [issue] = [s for s in job["steps"] if "drift-issue" in s.get("run", "")]
     assert issue["if"] == (
         "${{ steps.drift.outputs.status == 'drift' || steps.drift.outputs.status == 'clean' }}"
     )
     call = load_workflow(WORKFLOWS / "inbound-drift.yml")["on"]["workflow_call"]
     assert call["inputs"]["label"]["default"] == "inbound-drift"
+
+
+def test_drift_checks_out_the_history_and_passes_the_baseline_through_the_issue():
+    workflow = load_workflow(WORKFLOWS / "inbound-drift.yml")
+    steps = workflow["jobs"]["drift"]["steps"]
+    assert steps[0]["with"]["fetch-depth"] == "${{ inputs.fetch-depth }}"
+    assert workflow["on"]["workflow_call"]["inputs"]["fetch-depth"]["default"] == 0
+    names = [s.get("name", "") for s in steps]
+    read, compare = (
+        names.index("Read the last check's report from the drift issue"),
+        names.index("Compare the account with git"),
+    )
+    assert read < compare
+    assert "drift-baseline" in steps[read]["run"]
+    assert '"$RUNNER_TEMP/inbound-sync/baseline.json"' in steps[read]["run"]
+    # The token reads the issue; the API key stays with the step that calls the API.
+    assert "INBOUND_SYNC_API_KEY" not in steps[read]["env"]
+    [issue] = [s for s in steps if "drift-issue" in s.get("run", "")]
+    assert issue["env"]["REPORT_FILE"] == "${{ steps.drift.outputs.report-file }}"
+    assert '--report-file "$REPORT_FILE"' in issue["run"]
 
 
 @pytest.mark.parametrize("name", REUSABLE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 from types import ModuleType
 
@@ -201,3 +202,134 @@ def test_an_unreachable_api_is_an_error_not_a_traceback(env, body):
     assert step.code == 1
     assert step.out.startswith("::error title=inbound-sync::GitHub API GET ")
     assert "Traceback" not in step.err
+
+
+# The baseline the drift issue keeps, and the comment on new drift.
+
+
+def drift_report(*entries: tuple[str, bool]) -> dict:
+    return {
+        "format_version": 1,
+        "checked_at": "2026-03-16T06:23:00Z",
+        "drift": [
+            {
+                "normalized": number,
+                "number": f"+{number[:2]} {number[2:]}",
+                "action": "update",
+                "before": {"assistant_id": "a", "inbound_context_strategy_id": None},
+                "after": {"assistant_id": "b", "inbound_context_strategy_id": None},
+                "first_seen": "2026-03-15T06:23:00Z",
+                "new": new,
+                "reason": "changed out of band",
+                "provenance": {"verdict": "account"},
+            }
+            for number, new in entries
+        ],
+    }
+
+
+def test_the_baseline_keeps_only_what_drift_compares_and_reads_back():
+    kept = report.baseline_in(
+        f"body\n{report.baseline_trailer(drift_report(('918044319240', True)))}"
+    )
+    assert kept == {
+        "format_version": 1,
+        "checked_at": "2026-03-16T06:23:00Z",
+        "drift": [
+            {
+                "normalized": "918044319240",
+                "action": "update",
+                "before": {"assistant_id": "a", "inbound_context_strategy_id": None},
+                "after": {"assistant_id": "b", "inbound_context_strategy_id": None},
+                "first_seen": "2026-03-15T06:23:00Z",
+            }
+        ],
+    }
+
+
+def test_a_baseline_too_large_for_an_issue_is_left_out(monkeypatch):
+    monkeypatch.setattr(report, "BASELINE_LIMIT", 100)
+    assert report.baseline_trailer(drift_report(("918044319240", True))) == ""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "no baseline here",
+        "<!-- inbound-sync baseline: bm90IHpsaWI= -->",  # base64, not zlib
+        "<!-- inbound-sync baseline: eJwrSS0uAQAEXQHB -->",  # zlib, but not JSON
+        "<!-- inbound-sync baseline: eJxTSlQoLinKzEtXAgARvANd -->",  # JSON, but not an object
+    ],
+)
+def test_a_body_without_a_readable_baseline_gives_none(body):
+    assert report.baseline_in(body) is None
+
+
+def test_new_numbers_quote_only_digits_and_plus():
+    entries = drift_report(("918044319240", True), ("918044319241", False))
+    entries["drift"][0]["number"] = "+91 80 4431 9240\n::error::`x`"
+    assert report.new_numbers(entries) == ["+91 80 4431 9240"]
+
+
+def test_the_open_issue_keeps_the_report_and_comments_only_on_new_drift(
+    github, env, body, tmp_path
+):
+    saved = tmp_path / "drift.json"
+    saved.write_text(json.dumps(drift_report(("918044319240", True))), encoding="utf-8")
+    opened = drift_issue(env, body, "drift", "--report-file", str(saved))
+    assert opened.out == "Opened drift issue #1.\n"
+    baseline = tmp_path / "out" / "baseline.json"
+    read = run_script("github_report.py", env, "drift-baseline", "--out", str(baseline))
+    assert read.out == f"Baseline: 1 drift(s) reported before, in {baseline}.\n"
+    assert json.loads(baseline.read_text(encoding="utf-8"))["drift"][0]["normalized"] == (
+        "918044319240"
+    )
+    # The same drift the next night: the issue is edited, and nobody is notified.
+    saved.write_text(json.dumps(drift_report(("918044319240", False))), encoding="utf-8")
+    assert drift_issue(env, body, "drift", "--report-file", str(saved)).out == (
+        "Updated drift issue #1.\n"
+    )
+    assert github.comments_on(1) == []
+    # A new one: a comment names it.
+    both = drift_report(("918044319240", False), ("918044319241", True))
+    saved.write_text(json.dumps(both), encoding="utf-8")
+    assert drift_issue(env, body, "drift", "--report-file", str(saved)).out == (
+        "Updated drift issue #1.\nCommented on drift issue #1: 1 new since the last check.\n"
+    )
+    [note] = github.comments_on(1)
+    assert note["body"].startswith("**New drift since the last check** (1):\n\n- +91 8044319241\n")
+
+
+def test_without_an_open_issue_there_is_no_baseline(github, env, tmp_path):
+    out = tmp_path / "baseline.json"
+    out.write_text("left by an earlier run", encoding="utf-8")
+    github.add_issue("a person's note", ["inbound-drift"])
+    read = run_script("github_report.py", env, "drift-baseline", "--out", str(out))
+    assert (read.code, read.out) == (
+        0,
+        "No baseline: no open drift issue keeps one; every drift will be new.\n",
+    )
+    assert not out.exists()
+
+
+def test_a_baseline_that_cannot_be_read_never_fails_the_job(github, env, tmp_path):
+    github.deny.add(("GET", "/issues"))
+    read = run_script("github_report.py", env, "drift-baseline", "--out", str(tmp_path / "b"))
+    assert read.code == 0
+    assert read.out.startswith("::warning title=inbound-sync::no baseline: GitHub API GET")
+    assert GITHUB_TOKEN not in read.text
+
+
+def test_an_issue_too_small_for_the_baseline_says_the_next_check_starts_over(
+    github, env, body, monkeypatch
+):
+    # In-process, so that the limit can be lowered to what a report of 60 numbers exceeds.
+    monkeypatch.setattr(report, "BASELINE_LIMIT", 100)
+    many = drift_report(*((f"9180443192{i:02d}", True) for i in range(60)))
+    api = report.GitHub(env["GITHUB_API_URL"], "acme/routing", GITHUB_TOKEN)
+    text = body.read_text(encoding="utf-8")
+    opened = report.report_drift(api, "drift", text, "inbound-drift", "", env, many)
+    assert opened == ["Opened drift issue #1."]
+    [issue] = github.open_issues()
+    assert report.BASELINE_TOO_LARGE in issue["body"]
+    assert report.baseline_in(issue["body"]) is None

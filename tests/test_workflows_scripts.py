@@ -343,3 +343,49 @@ def test_drift_job_opens_updates_and_closes_one_issue(env, account, converge):
     assert issue["body"].startswith(f"<!-- inbound-sync drift -->\n{body}")
     for step, _ in runs:
         assert_no_secret(step, env)
+
+
+def test_drift_job_alerts_once_per_drift_and_again_when_it_comes_back(env, account, converge):
+    """Nightly checks chained as the workflow chains them: the open issue's baseline, drift.sh,
+    then the issue step with the report."""
+    converge()
+    baseline = out_dir(env) / "baseline.json"
+
+    def night(github) -> tuple[Step, Step]:
+        read = run_script("github_report.py", env, "drift-baseline", "--out", str(baseline))
+        assert read.code == 0, read.text
+        drift = run_script("drift.sh", env)
+        assert drift.code == 0, drift.text
+        args = ["--status", drift.outputs["status"], "--body-file", drift.outputs["body-file"]]
+        args += ["--report-file", drift.outputs["report-file"]]
+        issue = run_script("github_report.py", env, "drift-issue", *args)
+        assert issue.code == 0, issue.text
+        return drift, issue
+
+    with fake_github() as github:
+        env = github_env(github, env)
+        drift_by_hand(account)
+        first, opened = night(github)
+        assert opened.out == "Opened drift issue #1.\n"
+        assert "**Drift: 1 number differs from git.**" in first.summary
+        again, edited = night(github)
+        assert edited.out == "Updated drift issue #1.\n"
+        assert "**Drift: 1 number differs from git; 0 new since the last check.**" in again.summary
+        assert "| reported before, first seen " in github.issues[1]["body"]
+        [row] = [m for m in account.all_mappings() if m.phone_number_normalized == "918044319240"]
+        account.change_mapping(row.inbound_id, {"assistant_id": SALES})
+        _, announced = night(github)
+        assert announced.out == (
+            "Updated drift issue #1.\nCommented on drift issue #1: 1 new since the last check.\n"
+        )
+        [note] = github.comments_on(1)
+        assert "- +91 80 4431 9240\n" in note["body"]
+        converge()
+        _, closed = night(github)
+        assert closed.out == "Closed drift issue #1: the account is in sync.\n"
+        drift_by_hand(account)
+        back, reopened = night(github)
+        assert reopened.out == "Opened drift issue #2.\n"
+        assert "**Drift: 1 number differs from git.**" in back.summary
+    for step in (first, again, back):
+        assert_no_secret(step, env)

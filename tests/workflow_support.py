@@ -27,6 +27,7 @@ WORKFLOWS = ROOT / ".github" / "workflows"
 SCRIPTS = ROOT / ".github" / "scripts"
 EXAMPLES = ROOT / "examples" / "workflows"
 REUSABLE = ("inbound-plan.yml", "inbound-apply.yml", "inbound-drift.yml")
+FLEET_REUSABLE = ("inbound-fleet-plan.yml", "inbound-fleet-apply.yml", "inbound-fleet-drift.yml")
 # This repository's own workflows, then the callers that other repositories copy.
 ALL_WORKFLOWS = sorted(WORKFLOWS.glob("*.yml")) + sorted(EXAMPLES.glob("*.yml"))
 BIN = Path(sys.executable).parent

@@ -5,8 +5,16 @@
         One comment per pull request, found again by a hidden marker and edited on every push,
         instead of a new comment per push.
     github_report.py drift-issue --status drift|clean --body-file FILE [--label L] [--instance NAME]
+                                 [--report-file FILE]
         drift: edit the open issue labelled L that carries the marker, or open it (creating the
         label if needed); clean: comment on that issue and close it. Nothing else is touched.
+        With the JSON report of `drift --out`, the issue keeps it (compressed, in a hidden
+        comment) as the next check's baseline, and an edited issue gets a comment naming the
+        numbers whose drift is new, so that only new drift notifies anyone.
+    github_report.py drift-baseline --out FILE [--label L] [--instance NAME]
+        Write the report that the open drift issue keeps to FILE, for `drift --baseline FILE`;
+        without an open issue (or a report in it) write nothing. Never fails the job: a check
+        without its baseline reports every drift as new.
 
 Environment, as GitHub Actions sets it: GITHUB_TOKEN (required), GITHUB_REPOSITORY,
 GITHUB_API_URL, GITHUB_SERVER_URL, GITHUB_RUN_ID, GITHUB_SHA (INBOUND_SYNC_HEAD_SHA wins: a pull
@@ -19,6 +27,8 @@ HTTP is the thin `GitHub` class. Exit 0 when done, 1 when the API refused or fai
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import json
 import os
 import re
@@ -26,6 +36,7 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -33,6 +44,11 @@ from typing import Any, NamedTuple
 API_VERSION = "2022-11-28"
 # GitHub refuses comment and issue bodies over 65,536 characters; keep room for the footer.
 BODY_LIMIT = 60_000
+# The share of the body the baseline may take; a larger one is left out (every drift then new).
+BASELINE_LIMIT = 20_000
+BASELINE = re.compile(r"<!-- inbound-sync baseline: ([A-Za-z0-9+/=]+) -->")
+# The fields of a drift that `drift --baseline` compares and reports; the rest is not kept.
+BASELINE_FIELDS = ("normalized", "action", "before", "after", "first_seen")
 LABEL_COLOR = "d93f0b"
 DRIFT_HELP = (
     "**What to do.** If git is right, re-run the apply workflow: the account will match git "
@@ -88,8 +104,46 @@ def fit(body: str, limit: int = BODY_LIMIT) -> str:
     return kept + "\n\n… cut to fit in a GitHub comment; the job summary has the whole report.\n"
 
 
-def compose(mark: str, body: str, footer: str) -> str:
-    return f"{mark}\n{fit(body.rstrip())}\n\n{footer}\n"
+def compose(mark: str, body: str, footer: str, trailer: str = "") -> str:
+    """The marker, the body cut to fit beside the footer and a hidden trailer, the footer."""
+    limit = BODY_LIMIT - len(trailer)
+    return f"{mark}\n{fit(body.rstrip(), limit)}\n\n{footer}\n{trailer}"
+
+
+def baseline_trailer(report: Mapping[str, Any]) -> str:
+    """The report's drift, reduced to what a baseline needs, compressed into a hidden comment;
+    empty when even that is too large for an issue."""
+    kept = {
+        "format_version": 1,
+        "checked_at": report.get("checked_at"),
+        "drift": [{k: d.get(k) for k in BASELINE_FIELDS} for d in report.get("drift", [])],
+    }
+    packed = zlib.compress(json.dumps(kept, sort_keys=True).encode(), 9)
+    trailer = f"<!-- inbound-sync baseline: {base64.b64encode(packed).decode()} -->\n"
+    return trailer if len(trailer) <= BASELINE_LIMIT else ""
+
+
+def baseline_in(body: str) -> dict[str, Any] | None:
+    """The baseline an issue's body keeps, or None (none, or not one we wrote)."""
+    found = BASELINE.search(body)
+    if found is None:
+        return None
+    try:
+        document = json.loads(zlib.decompress(base64.b64decode(found.group(1), validate=True)))
+    except (binascii.Error, zlib.error, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def new_numbers(report: Mapping[str, Any]) -> list[str]:
+    """The numbers whose drift is new since the baseline, as the report writes them."""
+    shown = []
+    for drift in report.get("drift", []):
+        if drift.get("new") is True:
+            # Only digits, + and spaces: the comment quotes nothing else from the report.
+            number = re.sub(r"[^0-9+ ]", "", str(drift.get("number", ""))).strip()
+            shown.append(number or f"+{re.sub(r'[^0-9]', '', str(drift.get('normalized')))}")
+    return shown
 
 
 def footer(env: Mapping[str, str], verb: str) -> str:
@@ -184,13 +238,27 @@ def report_plan(api: GitHub, pr: int, text: str, instance: str, env: Mapping[str
     return _post_comment(api, pr, body, sticky_comment(comments, mark))
 
 
+def open_drift_issues(api: GitHub, label: str) -> list[Mapping[str, Any]]:
+    query = urllib.parse.urlencode({"state": "open", "labels": label, "per_page": 100})
+    return list(api.pages(f"/issues?{query}"))
+
+
 def report_drift(
-    api: GitHub, status: str, text: str, label: str, instance: str, env: Mapping[str, str]
+    api: GitHub,
+    status: str,
+    text: str,
+    label: str,
+    instance: str,
+    env: Mapping[str, str],
+    report: Mapping[str, Any] | None = None,
 ) -> list[str]:
     mark = marker("drift", instance)
-    query = urllib.parse.urlencode({"state": "open", "labels": label, "per_page": 100})
-    issues = list(api.pages(f"/issues?{query}"))
-    body = compose(mark, f"{text.rstrip()}\n\n{DRIFT_HELP}", footer(env, "Last checked"))
+    issues = open_drift_issues(api, label)
+    trailer = baseline_trailer(report) if report is not None else ""
+    note = "" if trailer or report is None else f"\n\n{BASELINE_TOO_LARGE}"
+    body = compose(
+        mark, f"{text.rstrip()}\n\n{DRIFT_HELP}{note}", footer(env, "Last checked"), trailer
+    )
     done = []
     for action in issue_actions(issues, mark, status):
         if action.kind == "close":
@@ -198,9 +266,40 @@ def report_drift(
         elif action.kind == "update":
             api.call("PATCH", f"/issues/{action.number}", {"body": body})
             done.append(f"Updated drift issue #{action.number}.")
+            done += _announce_new(api, action.number, report, env)
         else:
             done.append(_open_issue(api, body, label, instance))
     return done or ["No drift issue open; nothing to do."]
+
+
+BASELINE_TOO_LARGE = (
+    "_This report is too large to keep in the issue as the next check's baseline: the next "
+    "check will report every drift as new._"
+)
+
+
+def _announce_new(
+    api: GitHub, number: int, report: Mapping[str, Any] | None, env: Mapping[str, str]
+) -> list[str]:
+    """A comment on an open issue naming the drift that is new (an edit notifies nobody)."""
+    new = new_numbers(report) if report is not None else []
+    if not new:
+        return []
+    listed = "\n".join(f"- {n}" for n in new)
+    text = f"**New drift since the last check** ({len(new)}):\n\n{listed}\n\n{footer(env, 'Found')}"
+    api.call("POST", f"/issues/{number}/comments", {"body": text})
+    return [f"Commented on drift issue #{number}: {len(new)} new since the last check."]
+
+
+def read_baseline(api: GitHub, label: str, instance: str) -> dict[str, Any] | None:
+    """The baseline kept by the open drift issue (the one drift-issue would edit)."""
+    mark = marker("drift", instance)
+    issues = open_drift_issues(api, label)
+    actions = issue_actions(issues, mark, "drift")
+    if actions[0].kind != "update":
+        return None
+    [issue] = [i for i in issues if int(i["number"]) == actions[0].number]
+    return baseline_in(str(issue.get("body") or ""))
 
 
 def _open_issue(api: GitHub, body: str, label: str, instance: str) -> str:
@@ -243,9 +342,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     comment.add_argument("--pr", type=int, required=True)
     issue = commands.add_parser("drift-issue", help="open, update or close the drift issue")
     issue.add_argument("--status", choices=["drift", "clean"], required=True)
-    issue.add_argument("--label", default="inbound-drift")
+    issue.add_argument("--report-file", type=Path, help="the JSON report of `drift --out`")
+    baseline = commands.add_parser("drift-baseline", help="write the open issue's baseline")
+    baseline.add_argument("--out", required=True, type=Path)
     for command in (comment, issue):
         command.add_argument("--body-file", required=True, type=Path)
+    for command in (issue, baseline):
+        command.add_argument("--label", default="inbound-drift")
+    for command in (comment, issue, baseline):
         command.add_argument("--instance", default="", help="keeps several accounts apart")
     return parser.parse_args(argv)
 
@@ -257,19 +361,53 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] = os.environ)
         print("::error title=inbound-sync::GITHUB_TOKEN and GITHUB_REPOSITORY must be set")
         return 1
     api = GitHub(env.get("GITHUB_API_URL", "https://api.github.com"), repository, token)
+    if args.command == "drift-baseline":
+        return write_baseline(api, args)
     try:
         text = args.body_file.read_text(encoding="utf-8")
         if args.command == "comment":
             lines = [report_plan(api, args.pr, text, args.instance, env)]
         else:
-            lines = report_drift(api, args.status, text, args.label, args.instance, env)
+            report = _read_report(args.report_file) if args.report_file else None
+            lines = report_drift(api, args.status, text, args.label, args.instance, env, report)
     except OSError as exc:
-        print(f"::error title=inbound-sync::cannot read {args.body_file}: {exc.strerror}")
+        print(f"::error title=inbound-sync::cannot read {exc.filename}: {exc.strerror}")
         return 1
     except ApiFailure as exc:
         print(f"::error title=inbound-sync::GitHub API {exc}")
         return 1
     print("\n".join(lines))
+    return 0
+
+
+def _read_report(path: Path) -> dict[str, Any] | None:
+    """The JSON report of `drift --out`; one that does not parse keeps no baseline."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        print(f"::warning title=inbound-sync::{path.name} is not JSON; no baseline is kept")
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def write_baseline(api: GitHub, args: argparse.Namespace) -> int:
+    """drift-baseline: the open issue's baseline to --out, or nothing; exit 0 either way."""
+    try:
+        found = read_baseline(api, args.label, args.instance)
+    except ApiFailure as exc:
+        print(f"::warning title=inbound-sync::no baseline: GitHub API {exc}")
+        return 0
+    if found is None:
+        args.out.unlink(missing_ok=True)  # nor one left by an earlier run on this machine
+        print("No baseline: no open drift issue keeps one; every drift will be new.")
+        return 0
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(found, sort_keys=True) + "\n", encoding="utf-8")
+    except OSError as exc:
+        print(f"::warning title=inbound-sync::no baseline: cannot write {args.out}: {exc.strerror}")
+        return 0
+    print(f"Baseline: {len(found.get('drift', []))} drift(s) reported before, in {args.out}.")
     return 0
 
 

@@ -15,6 +15,7 @@
     │   ├── ResponseFormatError      a 2xx body of a read that does not match the contract
     │   └── OutcomeUnknown           a write may or may not have been applied
     ├── ApplyFailed                  apply finished but some change failed or did not converge
+    ├── TargetsFailed                some targets of a fleet could not be read or planned
     ├── PlanRefused                  exit 3: a safety guard refused the plan
     ├── StalePlan                    exit 4: the account changed since the saved plan was made
     └── Interrupted                  exit 130: Ctrl-C
@@ -139,6 +140,10 @@ class ApplyFailed(InboundSyncError):
     """Apply ran, but some change failed or the account did not converge."""
 
 
+class TargetsFailed(InboundSyncError):
+    """Some targets of a fleet could not be read or planned; the others were reported."""
+
+
 class PlanRefused(InboundSyncError):
     """A safety guard refused the plan."""
 
@@ -162,6 +167,7 @@ class Terminated(KeyboardInterrupt):
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
+        self.signum = signum
         self.exit_code = exit_code_for_signal(signum)
 
 

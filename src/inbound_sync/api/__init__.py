@@ -42,11 +42,11 @@ from inbound_sync.api.settings import (
     ENV_KEY,
     ENV_MAX_RESPONSE,
     ENV_URL,
-    PRODUCTION_URL,
     ApiKey,
     ConnectionSettings,
     Timeouts,
 )
+from inbound_sync.vendor import PRODUCTION_URL
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",

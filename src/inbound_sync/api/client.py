@@ -535,9 +535,19 @@ class InboundClient:
             duration_s=took,
             outcome=v.outcome,
             error=v.error.detail if v.error is not None else v.note,
-            tag=MappingProxyType(dict(request_tag.get())),
+            tag=MappingProxyType(_tag_with_answer(v)),
         )
         self._on_request(record)
+
+
+def _tag_with_answer(verdict: _Verdict) -> dict[str, str]:
+    """The caller's tag; an assign's caller cannot know the new mapping's id, so a successful
+    answer supplies it (the audit log records which mapping each write made)."""
+    tag = dict(request_tag.get())
+    ident = getattr(verdict.value, "inbound_id", None) if verdict.outcome == "ok" else None
+    if "inbound_id" in tag and not tag["inbound_id"] and isinstance(ident, str):
+        tag["inbound_id"] = ident
+    return tag
 
 
 def _shared_id(mappings: tuple[RemoteMapping, ...]) -> str | None:

@@ -14,8 +14,8 @@ import httpx
 
 from inbound_sync.api.retry import RetryPolicy
 from inbound_sync.errors import UsageError
+from inbound_sync.vendor import PRODUCTION_URL
 
-PRODUCTION_URL = "https://api-livekit-vyom.indusnettechnologies.com"
 ENV_URL = "INBOUND_SYNC_API_URL"
 ENV_KEY = "INBOUND_SYNC_API_KEY"
 ENV_MAX_RESPONSE = "INBOUND_SYNC_MAX_RESPONSE_BYTES"

@@ -21,7 +21,14 @@ def to_row(mapping: RemoteMapping) -> RemoteRow:
         assistant_name=mapping.assistant_name,
         strategy_name=mapping.inbound_context_strategy_name,
         updated_at=mapping.updated_at,
+        created_at=_shared(mapping.created_at, mapping.updated_at),
     )
+
+
+def _shared(created: str | None, updated: str | None) -> str | None:
+    """`created`, as the very object `updated` when they are equal: a mapping never changed
+    since its creation (most of a large account) then costs no second string per row."""
+    return updated if created == updated else created
 
 
 def _canonical(ident: str | None) -> str | None:

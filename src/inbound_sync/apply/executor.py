@@ -7,7 +7,8 @@ blindly: the account is listed again and the change counts as done only when the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Literal, NamedTuple, Protocol, TypeVar
 
 from inbound_sync.api import request_tag
@@ -161,17 +162,44 @@ class Executor:
         self.labels: Mapping[str, str] = {}
 
     async def run(self, plan: Plan, desired: DesiredState) -> ApplyReport:
-        self.labels = plan.labels
-        outcomes: list[Outcome] = []
-        limit = asyncio.Semaphore(max(1, self.settings.concurrency))
+        async with self._watching():
+            outcomes = await self._phases(plan, None)
+            return await self._verify(plan, desired, outcomes)
+
+    async def execute(
+        self, plan: Plan, limit: asyncio.Semaphore | None = None
+    ) -> tuple[Outcome, ...]:
+        """Only the changes of `plan`, phase by phase, without verifying.
+
+        `limit` bounds the changes in flight; several executors given one limit share it, so
+        that a run over several accounts keeps its concurrency as a total (see fleet.execute).
+        """
+        async with self._watching():
+            return await self._phases(plan, limit)
+
+    async def verify(
+        self, plan: Plan, desired: DesiredState, outcomes: tuple[Outcome, ...]
+    ) -> ApplyReport:
+        """The report of `outcomes`: list the account again and plan once more (see run)."""
+        async with self._watching():
+            return await self._verify(plan, desired, outcomes)
+
+    @contextlib.asynccontextmanager
+    async def _watching(self) -> AsyncIterator[None]:
         watcher = asyncio.ensure_future(self._cancel_when_abandoned())
         try:
-            for action in ACTIONS:
-                phase = [c for c in plan.changes if c.action == action]
-                outcomes += await asyncio.gather(*(self._guarded(c, limit) for c in phase))
-            return await self._verify(plan, desired, tuple(outcomes))
+            yield
         finally:
             watcher.cancel()
+
+    async def _phases(self, plan: Plan, limit: asyncio.Semaphore | None) -> tuple[Outcome, ...]:
+        self.labels = plan.labels
+        outcomes: list[Outcome] = []
+        limit = limit or asyncio.Semaphore(max(1, self.settings.concurrency))
+        for action in ACTIONS:
+            phase = [c for c in plan.changes if c.action == action]
+            outcomes += await asyncio.gather(*(self._guarded(c, limit) for c in phase))
+        return tuple(outcomes)
 
     async def _cancel_when_abandoned(self) -> None:
         """On `abandon`, cancel every write and read still in flight; their outcome is unknown."""

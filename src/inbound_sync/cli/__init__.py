@@ -8,10 +8,17 @@ import signal
 import sys
 import traceback
 from collections.abc import Sequence
+from types import FrameType
 
 import click
 
-from inbound_sync.errors import EXIT_ERROR, EXIT_INTERRUPTED, InboundSyncError, Terminated
+from inbound_sync.errors import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    InboundSyncError,
+    Terminated,
+    exit_code_for_signal,
+)
 from inbound_sync.output import write
 
 __all__ = ["entrypoint", "main"]
@@ -19,9 +26,9 @@ __all__ = ["entrypoint", "main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI in-process and return the exit code; never raises, never shows a traceback."""
-    from inbound_sync.cli.app import cli
-
     try:
+        from inbound_sync.cli.app import cli
+
         result = cli.main(
             args=list(argv) if argv is not None else None,
             standalone_mode=False,
@@ -59,9 +66,10 @@ def _shown(exc: BaseException) -> str:
 
 
 def _interrupted(exc: KeyboardInterrupt) -> int:
-    if isinstance(exc, Terminated):
+    signum = exc.signum if isinstance(exc, Terminated) else next(iter(_TERMINATED_BY), None)
+    if signum is not None:
         write("Terminated.", err=True)
-        return exc.exit_code
+        return exit_code_for_signal(signum)
     write("Interrupted.", err=True)
     return EXIT_INTERRUPTED
 
@@ -96,12 +104,25 @@ def _terminate_like_interrupt() -> None:
     the signal ends the run with its exit code (143, 129) and no traceback.
     """
 
-    def raise_terminated(signum: int, _frame: object) -> None:
-        raise Terminated(signum)
+    def as_interrupt(signum: int, frame: FrameType | None) -> None:
+        if not _TERMINATED_BY:
+            _TERMINATED_BY.append(signum)
+        # Whatever handles Ctrl-C at this moment handles this too: Python's own raises
+        # KeyboardInterrupt, and asyncio.run's cancels the running task cleanly, where an
+        # exception raised from here could land in a callback that only logs it.
+        on_ctrl_c = signal.getsignal(signal.SIGINT)
+        if callable(on_ctrl_c):
+            on_ctrl_c(signal.SIGINT, frame)
+        else:  # Ctrl-C is ignored here (a background job): stop all the same
+            raise Terminated(signum)
 
     for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if signum is not None:
-            signal.signal(signum, raise_terminated)
+            signal.signal(signum, as_interrupt)
+
+
+_TERMINATED_BY: list[int] = []
+"""The SIGTERM or SIGHUP that the console script turned into an interrupt, if one came."""
 
 
 def _tune_gc() -> None:

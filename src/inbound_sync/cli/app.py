@@ -8,9 +8,20 @@ import click
 
 from inbound_sync import __version__
 from inbound_sync.cli.common import api_options, connection, format_option
+from inbound_sync.errors import UsageError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 PATHS = click.argument("paths", nargs=-1, type=click.Path())
+FLEET = click.option(
+    "--fleet", metavar="FILE", help="Run on every target of a fleet file instead of PATHS."
+)
+TARGETS = click.option(
+    "--target",
+    "targets",
+    metavar="NAME",
+    multiple=True,
+    help="With --fleet: only this target (repeatable).",
+)
 
 
 @click.group(context_settings=CONTEXT)
@@ -26,8 +37,14 @@ def cli() -> None:
 
 @cli.command()
 @PATHS
-def validate(paths: tuple[str, ...]) -> int:
+@FLEET
+@TARGETS
+def validate(paths: tuple[str, ...], fleet: str | None, targets: tuple[str, ...]) -> int:
     """Check config files offline (default PATHS: inbound.yaml)."""
+    if fleet is not None or targets:
+        from inbound_sync.cli.fleet import run_validate
+
+        return run_validate(fleet, targets, paths)
     from inbound_sync.cli.validate import run
 
     return run(paths)
@@ -41,8 +58,13 @@ def validate(paths: tuple[str, ...]) -> int:
     help="Write the schema to FILE (e.g. inbound-sync.schema.json, where `import` points "
     "editors); default: standard output.",
 )
-def schema(out: str) -> int:
+@click.option("--fleet", "fleet", is_flag=True, help="The schema of the fleet file instead.")
+def schema(out: str, fleet: bool) -> int:
     """Print the JSON Schema of the config file."""
+    if fleet:
+        from inbound_sync.cli.fleet import print_schema as print_fleet_schema
+
+        return print_fleet_schema(out)
     from inbound_sync.cli.validate import print_schema
 
     return print_schema(out)
@@ -58,12 +80,19 @@ def schema(out: str) -> int:
     "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0 when none)."
 )
 @click.option("--allow-destructive", is_flag=True, help="Override the max_destructive thresholds.")
+@FLEET
+@TARGETS
 @api_options
 def plan(paths: tuple[str, ...], **kwargs: Any) -> int:
     """Show what apply would change, and optionally save it."""
     from inbound_sync.cli.plan import run_plan
 
     conn = connection(kwargs)
+    fleet, targets = kwargs.pop("fleet"), kwargs.pop("targets")
+    if fleet is not None or targets:
+        from inbound_sync.cli.fleet import run_plan as run_fleet_plan
+
+        return run_fleet_plan(fleet, targets, paths, conn, **kwargs)
     return run_plan(
         paths,
         conn,
@@ -77,13 +106,60 @@ def plan(paths: tuple[str, ...], **kwargs: Any) -> int:
 @cli.command()
 @PATHS
 @format_option()
+@click.option(
+    "--baseline",
+    metavar="FILE",
+    help="A previous drift report (--format json or --out): mark each drift new or already "
+    "reported.",
+)
+@click.option(
+    "--out",
+    metavar="FILE",
+    help="Also save this report as JSON (- for standard output), the next run's --baseline.",
+)
+@FLEET
+@TARGETS
 @api_options
 def drift(paths: tuple[str, ...], **kwargs: Any) -> int:
-    """Report what the account has that git does not; exit 2 on drift."""
+    """Report what the account has that git does not, who changed it last; exit 2 on drift."""
     from inbound_sync.cli.plan import run_drift
 
     conn = connection(kwargs)
-    return run_drift(paths, conn, fmt=kwargs["fmt"])
+    fleet, targets = kwargs.pop("fleet"), kwargs.pop("targets")
+    if fleet is not None or targets:
+        from inbound_sync.cli.fleet import run_drift as run_fleet_drift
+
+        if kwargs["baseline"] or kwargs["out"]:
+            raise UsageError("--baseline and --out work on one account; drop --fleet/--target")
+        return run_fleet_drift(fleet, targets, paths, conn, fmt=kwargs["fmt"])
+    return run_drift(paths, conn, fmt=kwargs["fmt"], baseline=kwargs["baseline"], out=kwargs["out"])
+
+
+@cli.command()
+@click.argument("number")
+@PATHS
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--log-file",
+    "log_files",
+    metavar="FILE|DIR",
+    multiple=True,
+    help="An audit log written by `apply --log-file`, or a directory of them; repeatable.",
+)
+@api_options
+def history(number: str, paths: tuple[str, ...], **kwargs: Any) -> int:
+    """Tell a number's story, newest first: git commits, apply's audit logs, the account."""
+    from inbound_sync.cli.history import run_history
+
+    conn = connection(kwargs)
+    return run_history(number, paths, conn, fmt=kwargs["fmt"], log_files=kwargs["log_files"])
 
 
 @cli.command()
@@ -101,12 +177,19 @@ def drift(paths: tuple[str, ...], **kwargs: Any) -> int:
 @format_option()
 @click.option("--log-file", metavar="FILE", help="Write one JSON line per API call.")
 @click.option("--undo-out", metavar="FILE", help="Save a plan that restores every changed number.")
+@FLEET
+@TARGETS
 @api_options
 def apply(paths: tuple[str, ...], **kwargs: Any) -> int:
     """Make the account match git: deletes, detaches, updates, then assigns; then verify."""
     from inbound_sync.cli.apply import Options, run_apply
 
     conn = connection(kwargs)
+    fleet, targets = kwargs.pop("fleet"), kwargs.pop("targets")
+    if fleet is not None or targets:
+        from inbound_sync.cli.fleet_apply import run_apply as run_fleet_apply
+
+        return run_fleet_apply(fleet, targets, paths, conn, Options(**kwargs))
     return run_apply(paths, conn, Options(**kwargs))
 
 
@@ -114,12 +197,19 @@ def apply(paths: tuple[str, ...], **kwargs: Any) -> int:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@FLEET
+@TARGETS
 @api_options
 def list_(**kwargs: Any) -> int:
     """Show the account's mappings."""
     from inbound_sync.cli.listing import run_list
 
     conn = connection(kwargs)
+    fleet, targets = kwargs.pop("fleet"), kwargs.pop("targets")
+    if fleet is not None or targets:
+        from inbound_sync.cli.fleet import run_list as run_fleet_list
+
+        return run_fleet_list(fleet, targets, conn, fmt=kwargs["fmt"])
     return run_list(conn, fmt=kwargs["fmt"])
 
 
@@ -138,13 +228,36 @@ def list_(**kwargs: Any) -> int:
     help="Schema for the file's yaml-language-server comment (default: inbound-sync.schema.json "
     "in the working directory, as `inbound-sync schema --out` writes it; '' for none).",
 )
+@FLEET
+@TARGETS
 @api_options
 def import_(**kwargs: Any) -> int:
     """Write a config (version 1) that reproduces the account."""
     from inbound_sync.cli.listing import run_import
 
     conn = connection(kwargs)
+    fleet, targets = kwargs.pop("fleet"), kwargs.pop("targets")
+    if fleet is not None or targets:
+        from inbound_sync.cli.fleet import run_import as run_fleet_import
+
+        return run_fleet_import(fleet, targets, conn, **kwargs)
     return run_import(conn, out=kwargs["out"], region=kwargs["region"], schema=kwargs["schema"])
+
+
+@cli.command()
+@click.option("--fleet", metavar="FILE", required=True, help="The fleet file.")
+@TARGETS
+@click.option(
+    "--plan",
+    "plan_file",
+    metavar="FILE",
+    help="A fleet plan saved by `plan --fleet --out`: the ends of each move share a job.",
+)
+def matrix(fleet: str, targets: tuple[str, ...], plan_file: str | None) -> int:
+    """Print a fleet's CI jobs as a GitHub Actions matrix (JSON, for fromJSON)."""
+    from inbound_sync.cli.fleet import run_matrix
+
+    return run_matrix(fleet, targets, plan_file)
 
 
 @cli.group()

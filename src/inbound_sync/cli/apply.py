@@ -190,6 +190,8 @@ def _log_line(handle: TextIO, record: RequestRecord) -> None:
         "outcome": record.outcome,
         "error": record.error,
     }
+    if "target" in tag:  # a fleet's apply says which account each call went to
+        entry["target"] = tag["target"]
     handle.write(json.dumps(entry, sort_keys=True) + "\n")
     handle.flush()
 
@@ -204,7 +206,8 @@ async def _execute(
     """The report, and the exit code of the signal that interrupted it, if one did."""
     interruption = Interruption(asyncio.get_running_loop())
     with interruption.handling():
-        async with open_client(conn, settings, on_request=log) as client:
+        # The client's waits between attempts end at once on a signal, too.
+        async with open_client(conn, settings, on_request=log, stop=interruption.stop) as client:
             account = ClientAccount(client, prepared.desired.service)
             with _progress(len(prepared.plan.changes)) as on_outcome:
                 report = await apply_plan(

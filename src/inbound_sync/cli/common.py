@@ -15,6 +15,7 @@ import click
 from inbound_sync.errors import UsageError
 from inbound_sync.output import write
 from inbound_sync.render import FORMATS
+from inbound_sync.vendor import PRODUCTION_URL
 
 if TYPE_CHECKING:
     from inbound_sync.api import ConnectionSettings, InboundClient
@@ -37,7 +38,9 @@ def api_options(func: F) -> F:
     """--api-url, --api-key-file, --allow-insecure-http and --verbose, gathered into `conn`."""
     options = [
         click.option(
-            "--api-url", metavar="URL", help="API base URL (default: $INBOUND_SYNC_API_URL)."
+            "--api-url",
+            metavar="URL",
+            help=f"API base URL (default: $INBOUND_SYNC_API_URL, else {PRODUCTION_URL}).",
         ),
         click.option(
             "--api-key-file",

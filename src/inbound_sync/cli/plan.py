@@ -1,10 +1,15 @@
-"""`plan` and `drift`: compare git with the account, print the result, save it for apply."""
+"""`plan` and `drift`: compare git with the account, print the result, save it for apply.
+
+Both attach provenance (who changed each differing number last, in git and in the account):
+`drift` always, `plan` when the config is in a git work tree, so that a plan made elsewhere
+reads as it always did.
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from inbound_sync.apply import ClientAccount
 from inbound_sync.cli.common import (
@@ -22,8 +27,10 @@ from inbound_sync.errors import EXIT_CHANGES, EXIT_OK, PlanRefused
 from inbound_sync.output import color_enabled, write
 from inbound_sync.plan import Plan, Policy, Snapshot, make_plan
 from inbound_sync.plan.saved import dumps, plan_document
+from inbound_sync.provenance import Provenances, collect, utc_now
+from inbound_sync.provenance.baseline import read_baseline, sightings
 from inbound_sync.render import github, markdown, text
-from inbound_sync.render.documents import drift_document
+from inbound_sync.render.documents import drift_document, with_provenance
 
 
 def read_snapshot(conn: Connection) -> tuple[Snapshot, str]:
@@ -37,25 +44,35 @@ def read_snapshot(conn: Connection) -> tuple[Snapshot, str]:
     return run_async(read()), settings.base_url
 
 
-def compute(
-    paths: Sequence[str], conn: Connection, allow_destructive: bool
-) -> tuple[DesiredState, Plan, Policy, str]:
-    """Load the config (before any network), read the account, plan."""
+class Computed(NamedTuple):
+    desired: DesiredState
+    plan: Plan
+    policy: Policy
+    base_url: str
+    provenance: Provenances
+
+
+def compute(paths: Sequence[str], conn: Connection, allow_destructive: bool) -> Computed:
+    """Load the config (before any network), read the account, plan, and find provenance."""
     desired = load_config(paths)
     snapshot, base_url = read_snapshot(conn)
     policy = Policy(desired.safety, allow_destructive)
-    return desired, make_plan(desired, snapshot, policy), policy, base_url
+    plan = make_plan(desired, snapshot, policy)
+    found = collect(plan, snapshot.rows, desired.files, utc_now())
+    return Computed(desired, plan, policy, base_url, found)
 
 
-def render_plan(plan: Plan, document: dict[str, Any], fmt: str) -> str:
+def render_plan(
+    plan: Plan, document: dict[str, Any], fmt: str, provenance: Provenances | None = None
+) -> str:
     if fmt == "json":
         return dumps(document)
     if fmt == "markdown":
-        return markdown.format_plan(plan)
+        return markdown.format_plan(plan, provenance=provenance)
     if fmt == "github":
-        append_step_summary(markdown.format_plan(plan))
-        return github.format_plan(plan)
-    return text.format_plan(plan, color=color_enabled(sys.stdout))
+        append_step_summary(markdown.format_plan(plan, provenance=provenance))
+        return github.format_plan(plan, provenance=provenance)
+    return text.format_plan(plan, color=color_enabled(sys.stdout), provenance=provenance)
 
 
 def run_plan(
@@ -67,10 +84,13 @@ def run_plan(
     detailed_exitcode: bool,
     allow_destructive: bool,
 ) -> int:
-    desired, plan, policy, base_url = compute(paths, conn, allow_destructive)
+    desired, plan, policy, base_url, found = compute(paths, conn, allow_destructive)
     document = plan_document(plan, desired, policy, base_url)
+    provenance = found if found.in_git else None
+    if provenance is not None:
+        document = with_provenance(document, provenance)
     # With --out -, standard output carries the saved plan, and the review goes to stderr.
-    write(render_plan(plan, document, fmt), nl=False, err=out == STDOUT)
+    write(render_plan(plan, document, fmt, provenance), nl=False, err=out == STDOUT)
     if plan.refused:
         write(text.format_refusals(plan, color=color_enabled(sys.stderr)), err=True, nl=False)
         raise PlanRefused(
@@ -84,16 +104,34 @@ def run_plan(
     return EXIT_CHANGES if detailed_exitcode and plan.changes else EXIT_OK
 
 
-def run_drift(paths: Sequence[str], conn: Connection, *, fmt: str) -> int:
-    _, plan, _, _ = compute(paths, conn, allow_destructive=True)
+def run_drift(
+    paths: Sequence[str],
+    conn: Connection,
+    *,
+    fmt: str,
+    baseline: str | None = None,
+    out: str | None = None,
+) -> int:
+    # The baseline is read before any request: a bad file never costs a network call.
+    previous = read_baseline(baseline) if baseline else None
+    _, plan, _, _, found = compute(paths, conn, allow_destructive=True)
+    every = sightings(plan, previous, found.now)
+    # Without a baseline nothing is "new since the last check"; the JSON still records when each
+    # drift was first seen, so that it can be the next run's baseline.
+    seen = every if previous is not None else None
+    document = drift_document(plan, provenance=found, seen=every)
     if fmt == "json":
-        output = dumps(drift_document(plan))
+        output = dumps(document)
     elif fmt == "markdown":
-        output = markdown.format_drift(plan)
+        output = markdown.format_drift(plan, provenance=found, seen=seen)
     elif fmt == "github":
-        append_step_summary(markdown.format_drift(plan))
-        output = github.format_drift(plan)
+        append_step_summary(markdown.format_drift(plan, provenance=found, seen=seen))
+        output = github.format_drift(plan, provenance=found, seen=seen)
     else:
-        output = text.format_drift(plan, color=color_enabled(sys.stdout))
-    write(output, nl=False)
+        color = color_enabled(sys.stdout)
+        output = text.format_drift(plan, color=color, provenance=found, seen=seen)
+    # With --out -, standard output carries the JSON report, and the review goes to stderr.
+    write(output, nl=False, err=out == STDOUT)
+    if out:
+        write_out(out, dumps(document), private=True)
     return EXIT_CHANGES if plan.changes else EXIT_OK

@@ -13,7 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from inbound_sync.config.model import json_schema
-from inbound_sync.config.resolve import ParsedFile, canonical_id, resolve, validate_document
+from inbound_sync.config.resolve import (
+    NormalizeAll,
+    ParsedFile,
+    canonical_id,
+    resolve,
+    validate_document,
+)
 from inbound_sync.config.state import DesiredNumber, DesiredState, SafetyPolicy
 from inbound_sync.config.workers import pool
 from inbound_sync.errors import ConfigError, ConfigIssue
@@ -29,6 +35,7 @@ __all__ = [
     "expand_paths",
     "json_schema",
     "load",
+    "load_many",
 ]
 
 
@@ -102,4 +109,44 @@ def load(paths: Sequence[str], *, workers: int | None = None) -> DesiredState:
     issues.extend(more)
     if issues or state is None:
         raise ConfigError(issues)
+    return state
+
+
+def load_many(
+    groups: Sequence[Sequence[str]], *, workers: int | None = None
+) -> list[DesiredState | ConfigError]:
+    """load() of several configs at once (a fleet's targets), each result in its place.
+
+    One pool of workers reads the files of all of them, sized by their total: many configs too
+    small for workers on their own are, together, parsed on every core. A file that several
+    configs share is read once.
+    """
+    expanded = [expand_paths(paths) for paths in groups]
+    every = list(dict.fromkeys(path for files, _ in expanded for path in files))
+    results: list[DesiredState | ConfigError] = []
+    with pool(every, workers) as workers_pool:
+        documents = dict(zip(every, workers_pool.read(every), strict=True))
+        checked = {path: validate_document(documents[path]) for path in every}
+        for files, issues in expanded:
+            results.append(_resolved(files, issues, checked, workers_pool.normalize_all))
+    return results
+
+
+def _resolved(
+    files: list[Path],
+    issues: list[ConfigIssue],
+    checked: dict[Path, tuple[ParsedFile | None, list[ConfigIssue]]],
+    normalize_all: NormalizeAll,
+) -> DesiredState | ConfigError:
+    found = list(issues)
+    parsed: list[ParsedFile] = []
+    for path in files:
+        result, problems = checked[path]
+        found.extend(problems)
+        if result is not None:
+            parsed.append(result)
+    state, more = resolve(parsed, normalize_all, all_read=len(parsed) == len(files))
+    found.extend(more)
+    if found or state is None:
+        return ConfigError(found)
     return state

@@ -37,6 +37,7 @@ class RemoteRow(NamedTuple):
     assistant_name: str | None = None
     strategy_name: str | None = None
     updated_at: str | None = None
+    created_at: str | None = None
 
     @property
     def binding(self) -> Binding:

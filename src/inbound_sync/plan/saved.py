@@ -18,6 +18,8 @@ from inbound_sync.phone import display
 from inbound_sync.plan.model import Plan, Policy, change_data
 
 FORMAT_VERSION = 1
+FLEET_FORMAT_VERSION = 2
+"""A fleet plan (inbound_sync.fleet.saved) holds one plan body per target under `targets`."""
 
 
 def plan_document(
@@ -107,20 +109,31 @@ class _Options(_Model):
     allow_destructive: bool
 
 
-class _Document(_Model):
-    format_version: Literal[1]
+class _Body(_Model):
+    """A plan document without its format_version, as a fleet plan holds one per target."""
+
     api_url: str
     changes: list[dict[str, Any]]
     options: _Options
     desired: _Desired
 
 
+# What a saved change carries for its reviewers only; a plan made again has none of it to compare.
+_FOR_REVIEW = frozenset({"provenance"})
+
+
+class _Document(_Body):
+    format_version: Literal[1]
+
+
 class SavedPlan:
     """A plan file read back: the desired state and policy to recompute it, and its changes."""
 
-    def __init__(self, document: _Document) -> None:
+    def __init__(self, document: _Body) -> None:
         self.api_url = document.api_url
-        self.changes = document.changes
+        self.changes = [
+            {k: v for k, v in change.items() if k not in _FOR_REVIEW} for change in document.changes
+        ]
         self.desired = _to_state(document.desired)
         self.policy = Policy(self.desired.safety, document.options.allow_destructive)
 
@@ -140,6 +153,11 @@ def _to_state(doc: _Desired) -> DesiredState:
     )
 
 
+def saved_body(data: Any) -> SavedPlan:
+    """A plan body (a plan document less its format_version); raises pydantic.ValidationError."""
+    return SavedPlan(_Body.model_validate(data))
+
+
 def read_saved(path: str) -> SavedPlan:
     """Read a plan file written by `plan --out`; any defect is a UsageError naming the file."""
     try:
@@ -149,12 +167,25 @@ def read_saved(path: str) -> SavedPlan:
     try:
         return SavedPlan(_Document.model_validate_json(text))
     except pydantic.ValidationError as exc:
+        if _is_fleet_plan(text):
+            raise UsageError(
+                f"{path} is a fleet plan: apply it with "
+                f"`inbound-sync apply --fleet FLEET_FILE --plan {path}`"
+            ) from None
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "document"
         raise UsageError(
             f"{path} is not a plan file written by `inbound-sync plan --out` "
             f"({where}: {first['msg']})"
         ) from None
+
+
+def _is_fleet_plan(text: str) -> bool:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("format_version") == FLEET_FORMAT_VERSION
 
 
 def stale_differences(

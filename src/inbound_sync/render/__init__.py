@@ -6,7 +6,11 @@
     markdown.py  pull-request comments and step summaries
     github.py    workflow-command annotations at config lines
     report.py    the apply report in each format, and the progress line
-    documents.py JSON documents other than the plan: the drift report
+    documents.py JSON documents other than the plan: the drift report; provenance in a plan
+    provenance.py the wording of provenance: when, who, which side changed last, already seen
+    history.py   `history`: a number's story as text or JSON
+    fleet.py     a fleet's plan and drift: a section per target, the moves, the totals
+    fleet_report.py  a fleet's apply report
 JSON is the plan document of `inbound_sync.plan.saved`.
 """
 

@@ -5,16 +5,21 @@ Data is shown through `escape.text` before any colour is added, so only our own 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from inbound_sync.output import style
 from inbound_sync.plan import Change, Plan
+from inbound_sync.provenance import Provenances
+from inbound_sync.provenance.baseline import Sighting
 from inbound_sync.render import escape, words
+from inbound_sync.render import provenance as origin
 
 
 def _where(change: Change, unmanaged: str) -> str:
     return f"  ({escape.text(change.source)})" if change.source else unmanaged
 
 
-def format_plan(plan: Plan, *, color: bool = False) -> str:
+def format_plan(plan: Plan, *, color: bool = False, provenance: Provenances | None = None) -> str:
     lines = []
     for change in plan.changes:
         symbol = style(
@@ -26,6 +31,7 @@ def format_plan(plan: Plan, *, color: bool = False) -> str:
         number = words.number(change, escape.text)
         difference = words.difference(plan, change, escape.text)
         lines.append(f"  {symbol}  {number:<18} {difference}{_where(change, '  (unmanaged)')}")
+        lines += _details(change, provenance, None)
     if lines:
         lines.append("")
     lines.append(words.summary_line(plan))
@@ -33,8 +39,14 @@ def format_plan(plan: Plan, *, color: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def format_drift(plan: Plan, *, color: bool = False) -> str:
-    lines = [words.drift_line(plan)]
+def format_drift(
+    plan: Plan,
+    *,
+    color: bool = False,
+    provenance: Provenances | None = None,
+    seen: Mapping[str, Sighting] | None = None,
+) -> str:
+    lines = [words.drift_line(plan, seen)]
     for change in plan.changes:
         symbol = style(
             words.SYMBOLS[change.action], color, fg=words.COLORS[change.action], bold=True
@@ -42,8 +54,27 @@ def format_drift(plan: Plan, *, color: bool = False) -> str:
         number = words.number(change, escape.text)
         reason = words.drift_reason(plan, change, escape.text)
         lines.append(f"  {symbol} {number:<18} {reason}{_where(change, '')}")
+        lines += _details(change, provenance, seen)
     lines.extend(_tail(plan, color))
     return "\n".join(lines) + "\n"
+
+
+def _details(
+    change: Change, provenance: Provenances | None, seen: Mapping[str, Sighting] | None
+) -> list[str]:
+    """The lines under a change: who changed it last on each side, and whether it is news."""
+    lines = []
+    found = provenance.get(change.normalized) if provenance else None
+    if provenance and found:
+        now = provenance.now
+        lines.append(f"      account  {origin.account(change, found, now, escape.text)}")
+        lines.append(f"      git      {origin.git(found, now, escape.text)}")
+        if said := origin.verdict(found):
+            lines.append(f"      => {said}")
+    sighting = seen.get(change.normalized) if seen else None
+    if sighting is not None:
+        lines.append(f"      {origin.sighting(sighting)}")
+    return lines
 
 
 def format_refusals(plan: Plan, *, color: bool = False) -> str:

@@ -6,8 +6,11 @@ escape function from `render.escape` and applies it to the data alone, never to 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from inbound_sync.phone import display
 from inbound_sync.plan import Binding, Change, Plan, RemoteRow
+from inbound_sync.provenance.baseline import Sighting
 from inbound_sync.render.escape import Escape
 
 SYMBOLS = {"assign": "+", "update": "~", "detach": "!", "delete": "-"}
@@ -79,11 +82,16 @@ def summary_line(plan: Plan) -> str:
     )
 
 
-def drift_line(plan: Plan) -> str:
+def drift_line(plan: Plan, seen: Mapping[str, Sighting] | None = None) -> str:
+    """The headline; with a baseline, how many of the differences are new since it."""
     count = len(plan.changes)
     if not count:
         return f"In sync: the account matches git ({plan.summary.unmanaged} unmanaged)."
-    return f"Drift: {count} number{'s differ' if count != 1 else ' differs'} from git."
+    line = f"Drift: {count} number{'s differ' if count != 1 else ' differs'} from git"
+    if seen is None:
+        return line + "."
+    new = sum(1 for c in plan.changes if (s := seen.get(c.normalized)) is None or s.new)
+    return f"{line}; {new} new since the last check."
 
 
 def unmanaged_row(plan: Plan, row: RemoteRow, esc: Escape) -> str:

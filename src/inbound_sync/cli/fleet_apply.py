@@ -1,0 +1,290 @@
+"""`apply --fleet FILE`: plan (or read a saved fleet plan), approve, apply across targets, verify.
+
+The order of a single account's apply, for a fleet: every check before the first request (keys,
+configs or the saved plan, the undo file), then every account read; any target that cannot be
+read stops the run before anything is written, unless --target leaves it out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+import click
+
+from inbound_sync.apply import ClientAccount, Outcome, Settings
+from inbound_sync.cli.apply import Interruption, Options, _approve, _check_writable, _log
+from inbound_sync.cli.common import Connection, append_step_summary, write_private
+from inbound_sync.cli.fleet import (
+    Clients,
+    Run,
+    failed,
+    load_targets,
+    open_run,
+    plan_inputs,
+    read_accounts,
+    refused,
+    target_connections,
+)
+from inbound_sync.errors import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    ApiError,
+    StalePlan,
+    TargetsFailed,
+    UsageError,
+)
+from inbound_sync.fleet import FleetPlan, TargetInput, TargetState, make_fleet_plan
+from inbound_sync.fleet.execute import FleetReport, apply_fleet
+from inbound_sync.fleet.saved import SavedFleet, fleet_document, read_fleet_plan, stale_targets
+from inbound_sync.fleet.undo import undo_plan
+from inbound_sync.output import color_enabled, write
+from inbound_sync.plan import Snapshot
+from inbound_sync.plan.saved import dumps
+from inbound_sync.render import escape, fleet_report
+from inbound_sync.render import fleet as render
+from inbound_sync.render import report as render_report
+
+if TYPE_CHECKING:
+    from inbound_sync.api import RequestRecord
+
+
+class Source(NamedTuple):
+    """What the run applies: the configs of its targets, or a saved fleet plan."""
+
+    states: tuple[TargetState, ...]
+    saved: SavedFleet | None
+
+
+def run_apply(
+    fleet: str | None,
+    targets: Sequence[str],
+    paths: Sequence[str],
+    conn: Connection,
+    options: Options,
+) -> int:
+    run = open_run(fleet, targets, paths=paths, conn=conn)
+    if options.plan_file and options.allow_destructive:
+        raise UsageError(
+            "--allow-destructive is recorded in the saved plan; make the plan again with it"
+        )
+    source = _source(run, options.plan_file)
+    if source.saved is not None:
+        run = _saved_targets(run, source.saved, bool(targets))
+    settings = target_connections(run, conn)
+    if options.undo_out:
+        _check_writable(options.undo_out)
+    with _log(options.log_file) as log:
+        clients = Clients(conn, settings, _tagged(log) if log else None)
+        plan = asyncio.run(_prepare(run, clients, source, options))
+        if not _review(plan, options):
+            return 0
+        report, signalled = asyncio.run(_execute(run, clients, plan, options))
+    return _finish(report, options, signalled, run.fleet.path)
+
+
+def _source(run: Run, plan_file: str | None) -> Source:
+    if plan_file is None:
+        return Source(load_targets(run), None)
+    return Source((), read_fleet_plan(plan_file))
+
+
+def _saved_targets(run: Run, saved: SavedFleet, chosen: bool) -> Run:
+    """The targets of the saved plan (those of --target among them), checked against the file."""
+    known = {t.name: t for t in run.fleet.targets}
+    missing = [name for name in saved.targets if name not in known]
+    if missing:
+        raise UsageError(
+            f"{saved.path} plans target(s) {', '.join(missing)}, which {run.fleet.path} "
+            "does not name"
+        )
+    names = {t.name for t in run.targets} if chosen else set(saved.targets)
+    unplanned = sorted(names - set(saved.targets))
+    if unplanned:
+        raise UsageError(f"{saved.path} holds no plan for target(s) {', '.join(unplanned)}")
+    for move in saved.moves:
+        if (move.source in names) != (move.dest in names):
+            raise UsageError(
+                f"{saved.path} moves {escape.text(move.normalized)} from {move.source} to "
+                f"{move.dest}: a run applies both ends of a move or neither"
+            )
+    for name in sorted(names):
+        if saved.targets[name].api_url != known[name].api_url:
+            raise UsageError(
+                f"{saved.path} was made for target {name} against {saved.targets[name].api_url}, "
+                f"not {known[name].api_url}"
+            )
+    return Run(run.fleet, tuple(known[name] for name in sorted(names)))
+
+
+def _tagged(
+    log: Callable[[RequestRecord], None],
+) -> Callable[[str, RequestRecord], None]:
+    return lambda name, record: log(record._replace(tag={**record.tag, "target": name}))
+
+
+async def _prepare(run: Run, clients: Clients, source: Source, options: Options) -> FleetPlan:
+    snapshots = await read_accounts(run.targets, clients)
+    unread = {name: found for name, found in snapshots.items() if not isinstance(found, Snapshot)}
+    if unread:
+        raise _unread(unread)
+    read = {name: found for name, found in snapshots.items() if isinstance(found, Snapshot)}
+    if source.saved is not None:
+        return _from_saved(run, source.saved, read)
+    plan = plan_inputs(source.states, read, options.allow_destructive)
+    if plan.failures:
+        for failure in plan.failures:
+            write(f"Error: target {failure.name}: {escape.text(failure.message)}", err=True)
+        raise failed(plan, None)
+    return plan
+
+
+def _unread(unread: Mapping[str, ApiError]) -> TargetsFailed:
+    lines = [f"  {name}: {escape.text(str(exc))}" for name, exc in sorted(unread.items())]
+    return TargetsFailed(
+        "\n".join(
+            [
+                "apply refuses to start: some accounts could not be read, and nothing was "
+                "written (leave a target out with --target to go ahead without it):",
+                *lines,
+            ]
+        )
+    )
+
+
+def _from_saved(run: Run, saved: SavedFleet, snapshots: Mapping[str, Snapshot]) -> FleetPlan:
+    inputs = [
+        TargetInput(
+            t, saved.targets[t.name].desired, snapshots[t.name], saved.targets[t.name].policy
+        )
+        for t in run.targets
+    ]
+    plan = make_fleet_plan(inputs)
+    chosen = SavedFleet(
+        saved.path, {t.name: saved.targets[t.name] for t in run.targets}, saved.moves
+    )
+    differences = stale_targets(chosen, plan)
+    names = [*differences, *(f.name for f in plan.failures)]
+    if names:
+        lines = [line for found in differences.values() for line in found]
+        raise StalePlan(
+            f"the account of {', '.join(names)} changed since {saved.path} was made; plan again:"
+            + "".join(f"\n  {line}" for line in lines)
+        )
+    return plan
+
+
+def _review(plan: FleetPlan, options: Options) -> bool:
+    """Show the plan and get approval; False when there is nothing to do."""
+    preview = sys.stdout if options.fmt == "text" else sys.stderr
+    color = color_enabled(preview)
+    write(render.format_plan(plan, color=color), err=preview is sys.stderr, nl=False)
+    if plan.refused():
+        write(render.format_refusals(plan, color=color_enabled(sys.stderr)), err=True, nl=False)
+        raise refused(plan, "nothing was written")
+    if not plan.changes:
+        return False
+    if not options.plan_file:
+        _approve(options.auto_approve)
+    return True
+
+
+async def _execute(
+    run: Run, clients: Clients, plan: FleetPlan, options: Options
+) -> tuple[FleetReport, int | None]:
+    """The report, and the exit code of the signal that interrupted it, if one did."""
+    interruption = Interruption(asyncio.get_running_loop())
+    with interruption.handling():
+        # The clients' waits between attempts end at once on a signal, too.
+        async with _accounts(plan, clients, interruption.stop) as accounts:
+            attempts = min(s.retry.attempts for s in clients.settings.values())
+            with _progress(plan.changes) as on_outcome:
+                report = await apply_fleet(
+                    plan,
+                    accounts,
+                    Settings(concurrency=options.concurrency, attempts=attempts),
+                    on_outcome,
+                    interruption.stop,
+                    interruption.abandon,
+                    run.left_out(),
+                )
+    return report, interruption.exit_code
+
+
+@contextlib.asynccontextmanager
+async def _accounts(
+    plan: FleetPlan, clients: Clients, stop: asyncio.Event
+) -> AsyncIterator[dict[str, ClientAccount]]:
+    async with contextlib.AsyncExitStack() as stack:
+        accounts = {}
+        for target in plan.targets:
+            client = await stack.enter_async_context(clients.open(target.name, stop=stop))
+            accounts[target.name] = ClientAccount(client, target.desired.service)
+        yield accounts
+
+
+@contextlib.contextmanager
+def _progress(total: int) -> Iterator[Callable[[str, Outcome], None]]:
+    """A progress bar on a terminal, else one line per finished change (both on stderr)."""
+    if sys.stderr.isatty():
+        with click.progressbar(length=total, label="Applying", file=sys.stderr) as bar:
+            yield lambda _name, _outcome: bar.update(1)
+        return
+    done = 0
+
+    def line(name: str, outcome: Outcome) -> None:
+        nonlocal done
+        done += 1
+        write(f"{name}: {render_report.progress_line(outcome, done, total)}", err=True)
+
+    yield line
+
+
+def _finish(report: FleetReport, options: Options, signalled: int | None, fleet: str) -> int:
+    write(_render(report, options.fmt), nl=False)
+    if options.undo_out:
+        _write_undo(options.undo_out, report, fleet)
+    if signalled is not None:
+        return signalled
+    if report.interrupted:
+        return EXIT_INTERRUPTED
+    return 0 if report.ok else EXIT_ERROR
+
+
+def _render(report: FleetReport, fmt: str) -> str:
+    if fmt == "json":
+        return fleet_report.format_report_json(report)
+    if fmt == "markdown":
+        return fleet_report.format_report_markdown(report)
+    if fmt == "github":
+        append_step_summary(fleet_report.format_report_markdown(report))
+        return fleet_report.format_report_github(report)
+    return fleet_report.format_report(report, color=color_enabled(sys.stdout))
+
+
+def _write_undo(path: str, report: FleetReport, fleet: str) -> None:
+    undo = undo_plan(report)
+    if undo is None:
+        write(
+            f"Warning: the undo plan was not saved to {path}: some account could not be read"
+            " after the changes; run `inbound-sync plan --fleet` to see where it stands",
+            err=True,
+        )
+        return
+    if undo.plan.failures:
+        names = ", ".join(f.name for f in undo.plan.failures)
+        write(
+            f"Warning: the undo plan was not saved to {path}: it cannot restore {names}", err=True
+        )
+        return
+    write_private(path, dumps(fleet_document(undo.plan)))
+    for warning in undo.warnings:
+        write(f"Warning: {escape.text(warning)}", err=True)
+    write(
+        f"Saved the undo plan to {path}; run it with: "
+        f"inbound-sync apply --fleet {fleet} --plan {path}",
+        err=True,
+    )

@@ -1,0 +1,107 @@
+"""A fleet's apply report in each format: each target's report of a single account under its
+name, then the fleet's totals. Outcomes of a move carry its id in JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from inbound_sync.fleet.execute import FleetReport
+from inbound_sync.fleet.saved import move_data
+from inbound_sync.render import escape, words
+from inbound_sync.render import report as report_words
+from inbound_sync.render.fleet import heading
+from inbound_sync.render.github import annotation
+
+
+def report_counts(report: FleetReport) -> dict[str, int]:
+    total = {"done": 0, "failed": 0, "skipped": 0}
+    for item in report.targets:
+        for key, value in report_words.counts(item.report).items():
+            total[key] += value
+    return total
+
+
+def report_line(report: FleetReport) -> str:
+    """'Fleet: 5 done, 0 failed, 1 skipped; 2 of 3 targets converged.'"""
+    c = report_counts(report)
+    converged = sum(1 for t in report.targets if t.report.converged)
+    head = "Interrupted" if report.interrupted else "Fleet"
+    return (
+        f"{head}: {c['done']} done, {c['failed']} failed, {c['skipped']} skipped; "
+        f"{converged} of {len(report.targets)} targets converged."
+    )
+
+
+def format_report(report: FleetReport, *, color: bool = False) -> str:
+    lines: list[str] = []
+    for item in report.targets:
+        lines.append(heading(item.target, color))
+        body = report_words.format_text(item.report, color=color).rstrip("\n").split("\n")
+        lines += [f"  {line}" if line else line for line in body]
+        lines.append("")
+    lines.append(report_line(report))
+    return "\n".join(lines) + "\n"
+
+
+def report_document(report: FleetReport) -> dict[str, Any]:
+    """Per target, the apply report of a single account (less format_version); outcomes of a
+    move carry its id."""
+    links = {(m.source, "delete", m.normalized): m.id for m in report.moves} | {
+        (m.dest, "assign", m.normalized): m.id for m in report.moves
+    }
+    targets: dict[str, Any] = {}
+    for item in report.targets:
+        document = report_words.document(item.report)
+        del document["format_version"]
+        for outcome in document["outcomes"]:
+            move = links.get((item.name, outcome["action"], outcome["normalized"]))
+            if move is not None:
+                outcome["move"] = move
+        targets[item.name] = document
+    return {
+        "format_version": 2,
+        "targets": targets,
+        "moves": [move_data(m) for m in report.moves],
+        "summary": report_counts(report),
+        "converged": report.converged,
+        "interrupted": report.interrupted,
+    }
+
+
+def format_report_json(report: FleetReport) -> str:
+    return json.dumps(report_document(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def format_report_markdown(report: FleetReport) -> str:
+    lines = ["### inbound-sync fleet apply", "", f"**{report_line(report)}**", ""]
+    for item in report.targets:
+        body = report_words.format_markdown(item.report).rstrip("\n").split("\n")
+        # Each target's report under its own heading, one level down.
+        lines += [f"#### {escape.markdown(item.name)}", *body[1:], ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def format_report_github(report: FleetReport) -> str:
+    lines: list[str] = []
+    for item in report.targets:
+        title = f"inbound-sync apply: {item.name}"
+        lines += [
+            annotation(
+                "error",
+                f"{o.change.action} {words.number(o.change, escape.text)} failed: "
+                f"{escape.text(o.message)}",
+                o.change.source,
+                title,
+            )
+            for o in item.report.outcomes
+            if o.status == "failed"
+        ]
+        converged = report_words.convergence_line(item.report, escape.text)
+        if not item.report.converged:
+            lines.append(annotation("error", converged, None, title))
+        lines.append(
+            f"{escape.text(item.name)}: {report_words.summary_line(item.report)} {converged}"
+        )
+    lines.append(report_line(report))
+    return "\n".join(lines) + "\n"
