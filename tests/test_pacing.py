@@ -17,10 +17,10 @@ import pytest
 from inbound_sync.api.pacing import (
     MIN_RATE,
     RATE_STEP,
-    PaceSettings,
-    PaceState,
     Pacer,
     Pacers,
+    PaceSettings,
+    PaceState,
     PauseEvent,
     Permit,
     admit,
@@ -270,7 +270,8 @@ def test_every_worker_waits_out_the_pause_begun_by_one_429() -> None:
     async def main() -> list[float]:
         first = await pacer.acquire()
         second = await pacer.acquire()
-        assert first is not None and second is not None
+        assert first is not None
+        assert second is not None
         assert pacer.release(first, "limited", 30.0, asked=True)
         pacer.release(second, "ok")
         started = []
