@@ -56,10 +56,14 @@ def test_the_plan_row_has_our_time_the_floor_and_their_ratio(report):
 
 
 @pytest.mark.socket
-def test_the_apply_rows_cover_each_concurrency_with_numbers(report):
-    rows = report["Apply"]
-    assert [row[0] for row in rows] == ["1", "8"]
-    assert all(numeric(row) for row in rows)
+def test_the_apply_cases_are_bound_by_latency_cpu_and_the_rate_limit(report):
+    [latency] = report["Apply, latency-bound"]
+    assert numeric(latency)
+    [cpu] = report["Apply, CPU per write"]
+    assert numeric(cpu)
+    [rate] = report["Apply, rate-bound"]
+    assert rate[0] == "this code"
+    assert numeric(rate[1:])
 
 
 @pytest.mark.socket
@@ -77,7 +81,7 @@ def test_the_startup_rows_compare_the_cli_with_bare_python(report):
 @pytest.mark.socket
 def test_every_target_gets_a_verdict(report):
     rows = report["Targets"]
-    assert len(rows) == 7
+    assert len(rows) == 10
     assert {row[2] for row in rows} <= {"yes", "NO", "n/a"}
     # The smoke size is not the size the plan and apply targets are stated for.
-    assert [row[2] for row in rows[:5]] == ["n/a"] * 5
+    assert [row[2] for row in rows[:8]] == ["n/a"] * 8
