@@ -179,7 +179,8 @@ def bench_cpu(changes: int, latency_ms: int, repeat: int) -> CpuResult:
         try:
             with running_server(app) as url:
                 env = cli_env(url)
-                plan = [*tool_argv(), "plan", "--format", "json", str(root / "config")]
+                plan = [*tool_argv(), "plan", "--format", "json", "--allow-destructive"]
+                plan.append(str(root / "config"))
                 commands = [
                     apply_argv(root / "config"),
                     plan,

@@ -11,6 +11,7 @@ import io
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from inbound_sync.api import PauseEvent
@@ -20,6 +21,7 @@ from reliability_support import run_main
 from sandbox_fixtures import SUPPORT
 
 pytestmark = pytest.mark.socket
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def numbers_yaml(path: Path, count: int, extra: str = "") -> str:
@@ -132,7 +134,10 @@ def test_a_saved_plan_keeps_the_configs_rate(live_sandbox: Sandbox, tmp_path: Pa
     config = numbers_yaml(tmp_path / "inbound.yaml", 4, "apply:\n  max_rate: 4\n")
     saved = tmp_path / "plan.json"
     assert run_main("plan", config, "--out", str(saved)).code == 0
-    assert json.loads(saved.read_text())["desired"]["max_rate"] == 4.0
+    document = json.loads(saved.read_text())
+    assert document["desired"]["max_rate"] == 4.0
+    schema = json.loads((ROOT / "schemas" / "plan.schema.json").read_text())
+    jsonschema.validate(document, schema)
     limited_to_five(live_sandbox)
     result = run_main("apply", "--plan", str(saved))
     assert result.code == 0, result.err

@@ -39,11 +39,13 @@ def go(state: PaceState, settings: PaceSettings, now: float) -> tuple[PaceState,
     return admission.state, admission.permit
 
 
-def ok(state: PaceState, settings: PaceSettings, now: float, n: int = 1) -> PaceState:
-    """`n` requests admitted and answered successfully at `now`."""
-    for _ in range(n):
-        state, permit = go(state, settings, now)
-        state, _ = finish(state, settings, permit, now, "ok")
+def ok(
+    state: PaceState, settings: PaceSettings, now: float, n: int = 1, took: float = 0.0
+) -> PaceState:
+    """`n` requests one after the other from `now`, each answered successfully after `took`."""
+    for k in range(n):
+        state, permit = go(state, settings, now + k * took)
+        state, _ = finish(state, settings, permit, now + (k + 1) * took, "ok")
     return state
 
 
@@ -166,21 +168,51 @@ def test_a_retry_after_of_nothing_does_not_pause() -> None:
 
 
 def test_the_first_429_learns_the_rate_from_the_successes_and_the_pause() -> None:
+    _, state = learnt_100_per_second()
+    assert state.rate == pytest.approx(100.0)
+
+
+def learnt_100_per_second() -> tuple[PaceSettings, PaceState]:
+    """110 successes in 0.1 s, then a 429 asking for 1 s: a rate of 100 a second, learnt."""
     settings = PaceSettings(concurrency=8)
-    state = initial(settings)
-    # 110 successes in the first 0.1 s (the server's burst), then a 429 asking for 1 s.
-    for k in range(110):
-        state = ok(state, settings, k / 1100)
+    state = ok(initial(settings), settings, 0.0, 110, took=1 / 1100)
     state, permit = go(state, settings, 0.1)
     state, _ = finish(state, settings, permit, 0.1, "limited", 1.0)
-    assert state.rate == pytest.approx(100.0)
+    return settings, state
+
+
+def test_after_the_pause_most_of_what_the_server_saved_goes_at_once() -> None:
+    settings, state = learnt_100_per_second()
+    starts = []
+    for _ in range(82):
+        state, permit = go(state, settings, 1.1)
+        state, _ = finish(state, settings, permit, 1.1, "ok")
+        starts.append(permit.start_at)
+    # 80% of the 100 requests the server's bucket regained in the pause, then one per 1/100 s.
+    assert starts[:80] == [1.1] * 80
+    assert starts[80:] == [
+        pytest.approx(1.1 + 1 / state.rate, rel=1e-3),
+        pytest.approx(1.12, rel=1e-3),
+    ]
+
+
+def test_with_max_rate_nothing_goes_faster_after_a_pause() -> None:
+    settings = PaceSettings(max_rate=10.0)
+    state = ok(initial(settings), settings, 0.0, 20, took=0.1)
+    state, permit = go(state, settings, 2.0)
+    state, _ = finish(state, settings, permit, 2.0, "limited", 1.0)
+    assert state.rate is not None
+    gap = 1 / state.rate
+    state, first = go(state, settings, 3.0)
+    state, second = go(state, settings, 3.0)
+    assert (first.start_at, second.start_at) == (pytest.approx(3 + gap), pytest.approx(3 + 2 * gap))
 
 
 def test_a_later_429_lowers_the_rate_by_a_tenth_at_least() -> None:
     settings = PaceSettings()
     state = initial(settings)._replace(rate=50.0)
-    for second in range(10):  # 10 successes over 10 s, then a 1 s pause: 10/11 a second
-        state = ok(state, settings, float(second))
+    # 10 successes over 10 s, then a 1 s pause: 10/11 a second.
+    state = ok(state, settings, 0.0, 10, took=1.0)
     state, permit = go(state, settings, 10.0)
     state = state._replace(rate=50.0)
     state, _ = finish(state, settings, permit, 10.0, "limited", 1.0)
@@ -220,23 +252,23 @@ def test_the_learnt_rate_has_a_floor_unless_max_rate_is_lower() -> None:
     assert state.rate == 0.01
 
 
-def test_a_quiet_spell_starts_a_new_measuring_window() -> None:
+def test_time_with_nothing_in_flight_is_not_counted() -> None:
     settings = PaceSettings()
-    state = ok(initial(settings), settings, 0.0, 20)
+    state = ok(initial(settings), settings, 0.0, 20, took=0.01)
     # An approval prompt: a minute with nothing in flight, then 20 successes in 0.2 s.
-    for k in range(20):
-        state = ok(state, settings, 60.0 + k / 100)
+    state = ok(state, settings, 60.0, 20, took=0.01)
     state, permit = go(state, settings, 60.2)
     state, _ = finish(state, settings, permit, 60.2, "limited", 1.0)
-    assert state.rate == pytest.approx(20 / 1.2)
+    assert state.rate == pytest.approx(40 / 1.4)
 
 
 def test_other_failures_only_free_the_slot() -> None:
     settings = PaceSettings(concurrency=2)
     state, permit = go(initial(settings), settings, 0.0)
-    after, longer = finish(state, settings, permit, 0.0, "other")
+    after, longer = finish(state, settings, permit, 0.5, "other")
     assert not longer
-    assert after == state._replace(in_flight=0)
+    assert after._replace(busy_s=0.0) == state._replace(in_flight=0, busy_from=None)
+    assert after.busy_s == 0.5
 
 
 # The async Pacer, on a fake clock

@@ -141,6 +141,8 @@ class _Verdict(NamedTuple):
     limited: bool = False
 
 
+_TIMEOUT = getattr(asyncio, "timeout", None)
+
 DEFAULT_TIMEOUTS = Timeouts()
 DEFAULT_RETRY = RetryPolicy()
 
@@ -426,7 +428,11 @@ class InboundClient:
     async def _exchange(self, request: _Request) -> httpx.Response:
         """Send the request and read its whole answer, all within the attempt's deadline."""
         try:
-            return await asyncio.wait_for(self._send(request), self._deadline)
+            if _TIMEOUT is None:
+                return await asyncio.wait_for(self._send(request), self._deadline)
+            # Python 3.11+: a deadline on this task, where wait_for starts a task per attempt.
+            async with _TIMEOUT(self._deadline):
+                return await self._send(request)
         except asyncio.TimeoutError:
             raise DeadlineExceeded(
                 f"no complete answer within {self._deadline:g} s;"

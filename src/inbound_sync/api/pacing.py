@@ -16,9 +16,14 @@ sent before that decrease change nothing more.
 
 The rate is learnt the same way, since a window alone cannot slow a client whose requests each
 take a millisecond: at the first 429 of a round, the requests that succeeded since the last pause,
-over the time since then plus the pause, are as many as the server allows; the rate becomes that,
-or 90% of the rate before, whichever is lower, and grows by RATE_STEP per success. It never goes
-above --max-rate, which paces every request from the start.
+over the time some were in flight since then plus the pause, are as many as the server allows;
+the rate becomes that, or 90% of the rate before, whichever is lower, and grows by RATE_STEP per
+success. (Time with nothing in flight, such as an approval prompt or the planning between the
+first read and the writes, says nothing of the server and is not counted.) This assumes the
+server's bucket holds about its rate times its Retry-After, as one refilled every second does;
+so, unless --max-rate is given, CREDIT_SHARE of that many requests go at once when the pause
+ends, instead of leaving unused what the server saved during it. The rate never goes above
+--max-rate, which paces every request from the start, one at a time.
 """
 
 from __future__ import annotations
@@ -42,9 +47,8 @@ MIN_SAMPLE = 8
 """Successes needed before the rate is estimated from them: fewer say nothing of the server."""
 MIN_RATE = 0.1
 """A learnt rate never falls below one request in ten seconds (unless --max-rate is lower)."""
-IDLE_S = 1.0
-"""A request that starts after this long with nothing in flight begins a new measuring window,
-so that an approval prompt or the reading of a config does not count as time the server gave."""
+CREDIT_SHARE = 0.8
+"""Of the requests the server's bucket saved during a pause, the share sent at once after it."""
 UNBOUNDED = 1 << 30
 
 
@@ -63,15 +67,19 @@ class PaceState(NamedTuple):
     """Everything the pacer knows; times are seconds on the pacer's clock."""
 
     rate: float | None
-    next_at: float
+    # The client's token bucket: what it held at `filled_at` (below 0: requests waiting their
+    # turn), refilled at `rate` up to one; `credit` is what it gets when the pause ends.
+    tokens: float
+    filled_at: float
+    credit: float
     resume_at: float
     paused: bool
     pause_from: float
     window: float
     in_flight: int
     epoch: int
-    since: float | None
-    last_at: float
+    busy_from: float | None
+    busy_s: float
     succeeded: int
     rate_limited: int
     paused_s: float
@@ -98,15 +106,17 @@ class Admission(NamedTuple):
 def initial(settings: PaceSettings) -> PaceState:
     return PaceState(
         rate=settings.max_rate,
-        next_at=-math.inf,
+        tokens=1.0,
+        filled_at=-math.inf,
+        credit=0.0,
         resume_at=-math.inf,
         paused=False,
         pause_from=-math.inf,
         window=float(settings.concurrency),
         in_flight=0,
         epoch=0,
-        since=None,
-        last_at=-math.inf,
+        busy_from=None,
+        busy_s=0.0,
         succeeded=0,
         rate_limited=0,
         paused_s=0.0,
@@ -122,7 +132,9 @@ def pause_left(state: PaceState, now: float, waited: float = -math.inf) -> Admis
     if now < state.resume_at and waited < state.resume_at:
         return Admission(state, None, state.resume_at - now, "pause")
     length = state.resume_at - state.pause_from
-    return Admission(state._replace(paused=False), None, 0.0, "go", length)
+    tokens = state.credit + min(0.0, state.tokens)
+    resumed = state._replace(paused=False, tokens=tokens, filled_at=now, credit=0.0)
+    return Admission(resumed, None, 0.0, "go", length)
 
 
 def admit(
@@ -136,12 +148,21 @@ def admit(
     state, resumed = paused.state, paused.resumed
     if state.in_flight >= max(1, int(state.window)):
         return Admission(state, None, math.inf, "slot", resumed)
-    if state.in_flight == 0 and (state.since is None or now - state.last_at > IDLE_S):
-        state = state._replace(since=now, succeeded=0)
-    start = now if state.rate is None else max(now, state.next_at)
-    next_at = state.next_at if state.rate is None else start + 1.0 / state.rate
-    state = state._replace(next_at=next_at, in_flight=state.in_flight + 1, last_at=now)
+    if state.in_flight == 0:
+        state = state._replace(busy_from=now)
+    start = now
+    if state.rate is not None:
+        state, start = _take(state, state.rate, now)
+    state = state._replace(in_flight=state.in_flight + 1)
     return Admission(state, Permit(start, state.epoch), start - now, "go", resumed)
+
+
+def _take(state: PaceState, rate: float, now: float) -> tuple[PaceState, float]:
+    """One token, and when it may be used: now if the bucket has it, else when it will."""
+    refilled = state.tokens + max(0.0, now - state.filled_at) * rate
+    tokens = min(max(1.0, state.tokens), refilled) - 1.0
+    start = now if tokens >= 0 else now - tokens / rate
+    return state._replace(tokens=tokens, filled_at=now), start
 
 
 def finish(
@@ -156,7 +177,7 @@ def finish(
 
     "limited" is a 429, to be followed by `pause` seconds without any request.
     """
-    state = state._replace(in_flight=max(0, state.in_flight - 1), last_at=now)
+    state = _ended(state, now)
     if result == "ok":
         return _succeeded(state, settings), False
     if result != "limited":
@@ -188,23 +209,42 @@ def _decreased(state: PaceState, settings: PaceSettings, now: float, pause: floa
     limits = [settings.max_rate or math.inf]
     if state.rate is not None:
         limits.append(state.rate * RATE_DECREASE)
-    span = now - (state.since if state.since is not None else now) + pause
+    span = _busy(state, now) + pause
     if state.succeeded >= MIN_SAMPLE and span > 0:
         limits.append(state.succeeded / span)
     slowest = min(limits)
     floor = min(MIN_RATE, settings.max_rate or MIN_RATE)
+    rate = max(floor, slowest) if math.isfinite(slowest) else None
+    saved = rate * pause if rate is not None and settings.max_rate is None else 0.0
     return state._replace(
         epoch=state.epoch + 1,
         window=max(1.0, state.window * WINDOW_DECREASE),
-        rate=max(floor, slowest) if math.isfinite(slowest) else None,
-        since=now + pause,
+        rate=rate,
+        credit=CREDIT_SHARE * saved,
         succeeded=0,
+        busy_s=0.0,
+        # The answers still to come arrive during the pause, which is counted already.
+        busy_from=now + pause if state.in_flight else None,
     )
 
 
 def cancelled(state: PaceState, now: float) -> PaceState:
     """A permit given back unused: the request was never sent."""
-    return state._replace(in_flight=max(0, state.in_flight - 1), last_at=now)
+    return _ended(state, now)
+
+
+def _ended(state: PaceState, now: float) -> PaceState:
+    """One request fewer in flight; the busy spell ends with the last one."""
+    in_flight = max(0, state.in_flight - 1)
+    if in_flight or state.busy_from is None:
+        return state._replace(in_flight=in_flight)
+    return state._replace(in_flight=0, busy_from=None, busy_s=_busy(state, now))
+
+
+def _busy(state: PaceState, now: float) -> float:
+    """Seconds with a request in flight since the last pause, the current spell included."""
+    spell = now - state.busy_from if state.busy_from is not None else 0.0
+    return state.busy_s + max(0.0, spell)
 
 
 # -- the async edge ------------------------------------------------------------------------------
