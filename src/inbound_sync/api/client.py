@@ -333,7 +333,8 @@ class InboundClient:
             if verdict.outcome == "ok":
                 return cast(T, verdict.value)
             if verdict.limited:
-                counted -= self._retry.patient
+                if self._retry.patient:
+                    counted -= 1
                 continue  # the next acquire() waits out the pause
             if not await self._wait(request, verdict, attempt) and verdict.fallback is not None:
                 raise _interrupted(verdict.fallback)
