@@ -10,7 +10,7 @@ Every case builds its own inputs in a temporary directory, runs as a subprocess 
 time and peak RSS of that process alone, see spawn.py), checks what it printed, is repeated, and
 reports medians. The tables go to stdout, progress to stderr.
 
-    python benchmarks/bench.py            # the full run (`make bench`), about half an hour
+    python benchmarks/bench.py            # the full run (`make bench`), about 20 minutes
     python benchmarks/bench.py --smoke    # N = 200, tiny applies, no octoDNS (`make test`)
     python benchmarks/bench.py --baseline ../old/src   # also the rate-bound apply of that code
 """
