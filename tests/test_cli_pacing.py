@@ -170,7 +170,7 @@ def test_apply_converges_under_the_apis_rate_limit_with_few_429s(
         "Resumed after a pause of 1 s for the API's rate limit.",
     ]
     total = sum(stats["rate_limited"].values())
-    assert f"Rate limit: {total} answers 429 from the API;" in result.out
+    assert f"Rate limit: {total} answer" in result.out
     assert "Converged: the account matches the desired state." in result.out
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     assert sum(1 for e in entries if e["status"] == 429) == total
