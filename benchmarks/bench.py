@@ -1,22 +1,22 @@
 """Benchmarks of inbound-sync, each beside a baseline measured in the same run.
 
     plan      `inbound-sync plan --format json` at N numbers (10% differ, 5% missing, 5% extra),
-              against its floor (floor.py) and against octoDNS planning a zone of N records
-    apply     2,000 changes against the sandbox answering every request after 10 ms, at several
-              concurrencies, against the ideal N x latency / C and a bare httpx client
-              (apply_floor.py) sending as many writes
+              against its floor (floor.py) and, at 10,000, octoDNS planning a zone of as many
+              records, the commands taking turns
+    apply     bound by latency, by the client's CPU, and by the API's rate limit (apply_cases.py)
     provenance `plan --format json` at N numbers in a git work tree (one blame per config file
               with changes), against the same plan of a copy outside any work tree
+    fleet     `plan --fleet` of TARGETS x N numbers on one sandbox, against each target alone
+              (fleet_bench.py)
     start-up  --version, --help and validate of a one-number file, against `python -c pass`
-    fleet     `plan --fleet` over 20 targets of 5,000 numbers on one sandbox, against each target
-              planned alone and each list read alone (fleet_bench.py)
 
-Every case builds its own inputs in a temporary directory, runs as a subprocess (wall time and
-peak RSS of that process alone, see spawn.py), checks what it printed, is repeated, and reports
-medians. The tables go to stdout, progress to stderr.
+Every case builds its own inputs in a temporary directory, runs as a subprocess (wall time, CPU
+time and peak RSS of that process alone, see spawn.py), checks what it printed, is repeated, and
+reports medians. The tables go to stdout, progress to stderr.
 
-    python benchmarks/bench.py            # the full run (`make bench`), about ten minutes
-    python benchmarks/bench.py --smoke    # N = 200, a tiny apply, no octoDNS (`make test`)
+    python benchmarks/bench.py            # the full run (`make bench`), about 20 minutes
+    python benchmarks/bench.py --smoke    # N = 200, tiny applies, no octoDNS (`make test`)
+    python benchmarks/bench.py --baseline ../old/src   # also the rate-bound apply of that code
 """
 
 from __future__ import annotations
@@ -28,198 +28,61 @@ import os
 import platform
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-if TYPE_CHECKING:
-    from fleet_bench import FleetResult
+from apply_cases import (
+    CPU_TARGET,
+    LATENCY_TARGET,
+    RATE_TARGET,
+    apply_report,
+    apply_targets,
+    baseline_path,
+    bench_cpu,
+    bench_latency,
+    bench_rate,
+)
+from harness import (
+    ADMIN_TOKEN,
+    API_KEY,
+    ASSISTANTS,
+    DECLARED_BASE,
+    EXTRA_BASE,
+    HERE,
+    STRATEGIES,
+    BenchError,
+    Sample,
+    Target,
+    alternating,
+    cli_env,
+    common_yaml,
+    entry_yaml,
+    mapping,
+    measure,
+    mib,
+    number_text,
+    progress,
+    repeated,
+    secs,
+    seed_document,
+    table,
+    tool_argv,
+    verdict,
+    write_config,
+)
 
 from inbound_sync.sandbox import create_app
 from inbound_sync.sandbox.server import running_server
 
-HERE = Path(__file__).resolve().parent
+if TYPE_CHECKING:
+    from fleet_bench import FleetResult
+
 OCTODNS_VENV = HERE / ".venv-octodns"
-API_KEY = "bench-key"
-ADMIN_TOKEN = "bench-admin"
-NUMBERS_PER_FILE = 5_000
-RUN_TIMEOUT_S = 900.0
-ASSISTANTS = tuple(f"00000000-0000-4000-8000-{k:012d}" for k in range(5))
-STRATEGIES = tuple(f"00000000-0000-4000-9000-{k:012d}" for k in range(2))
-# The configuration the targets are stated for; other runs print "n/a" for them.
-TARGET_SIZES = (10_000, 100_000)
-TARGET_APPLY = (2_000, 10)
-
-
-class BenchError(RuntimeError):
-    """A measured run that did not do what the benchmark expects (exit code or output)."""
-
-
-# -- measuring one subprocess ----------------------------------------------------------------
-
-
-class Sample(NamedTuple):
-    wall_s: float
-    peak_mib: float
-
-
-class Run(NamedTuple):
-    sample: Sample
-    stdout: Path
-
-
-def measure(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path) -> Run:
-    """Run `argv` to completion through spawn.py, which reports the command's own wall time and
-    peak RSS; a non-zero exit is a BenchError carrying the end of its stderr."""
-    out, err, result = cwd / "stdout.txt", cwd / "stderr.txt", cwd / "spawned.txt"
-    launcher = [sys.executable, "-S", str(HERE / "spawn.py"), str(result), *argv]
-    with out.open("wb") as stdout, err.open("wb") as stderr:
-        proc = subprocess.Popen(
-            launcher,
-            stdin=subprocess.DEVNULL,
-            stdout=stdout,
-            stderr=stderr,
-            env=dict(env),
-            cwd=cwd,
-            start_new_session=True,
-        )
-        try:
-            proc.wait(RUN_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            stop(proc)
-            raise BenchError(f"{shown(argv)} did not finish in {RUN_TIMEOUT_S:.0f} s") from None
-        except BaseException:  # Ctrl-C or SIGTERM: leave nothing running behind
-            stop(proc)
-            raise
-    wall, peak_kib, code = result.read_text().split()
-    if code != "0":
-        tail = err.read_text(errors="replace")[-2000:]
-        raise BenchError(f"{shown(argv)} exited {code}:\n{tail}")
-    return Run(Sample(float(wall), int(peak_kib) / 1024), out)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """Kill the launcher and the command it spawned (its own process group)."""
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-
-
-def shown(argv: Sequence[str]) -> str:
-    return " ".join(Path(argv[0]).name if i == 0 else a for i, a in enumerate(argv[:4])) + " ..."
-
-
-def repeated(run: Callable[[], Run], repeat: int, *, warmup: bool) -> tuple[Sample, Run]:
-    """Median wall time and median peak RSS of `repeat` runs, after an optional warm-up run."""
-    if warmup:
-        run()
-    runs = [run() for _ in range(repeat)]
-    return median([r.sample for r in runs]), runs[-1]
-
-
-def alternating(
-    runs: Sequence[Callable[[], Run]], repeat: int, *, warmup: bool
-) -> list[tuple[Sample, Run]]:
-    """repeated() for commands compared with each other: they take turns, so that a change of
-    load on the machine (this one is shared) falls on each of them alike."""
-    if warmup:
-        for run in runs:
-            run()
-    rounds = [[run() for run in runs] for _ in range(repeat)]
-    columns = [[r[i] for r in rounds] for i in range(len(runs))]
-    return [(median([r.sample for r in column]), column[-1]) for column in columns]
-
-
-def median(samples: Sequence[Sample]) -> Sample:
-    return Sample(
-        statistics.median(s.wall_s for s in samples),
-        statistics.median(s.peak_mib for s in samples),
-    )
-
-
-def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def tool_argv() -> list[str]:
-    """The console script next to this interpreter, as users run it."""
-    script = Path(sys.executable).with_name("inbound-sync")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "inbound_sync"]
-
-
-def cli_env(url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INBOUND_SYNC_")}
-    env.update(INBOUND_SYNC_API_URL=url, INBOUND_SYNC_API_KEY=API_KEY, NO_COLOR="1")
-    return env
-
-
-# -- generated inputs ----------------------------------------------------------------------------
-
-# Digits of declared, extra (undeclared) and apply numbers: Bangalore ranges phonenumbers accepts.
-DECLARED_BASE = 918041000000
-EXTRA_BASE = 918042000000
-APPLY_BASE = 918043000000
-
-
-def number_text(digits: int, style: int) -> str:
-    """A number as people write it, in one of three styles, so that parsing sees variety."""
-    d = str(digits)
-    if style == 0:
-        return f"+91 80 {d[4:8]} {d[8:]}"
-    if style == 1:
-        return f"0{d[2:4]} {d[4:8]} {d[8:]}"
-    return f"+{d}"
-
-
-def common_yaml() -> str:
-    assistants = "".join(f"  a{k}: {ident}\n" for k, ident in enumerate(ASSISTANTS))
-    strategies = "".join(f"  s{k}: {ident}\n" for k, ident in enumerate(STRATEGIES))
-    return (
-        f"version: 1\ndefaults:\n  region: IN\nassistants:\n{assistants}strategies:\n{strategies}"
-    )
-
-
-def entry_yaml(text: str, fields: Mapping[str, str]) -> str:
-    body = "".join(f"    {key}: {value}\n" for key, value in fields.items())
-    return f'  - number: "{text}"\n{body}'
-
-
-def write_config(directory: Path, entries: Sequence[str]) -> list[Path]:
-    """common.yaml and the entries split over files, as a large account's repository would be."""
-    directory.mkdir()
-    files = [directory / "common.yaml"]
-    files[0].write_text(common_yaml())
-    for start in range(0, len(entries), NUMBERS_PER_FILE):
-        path = directory / f"numbers-{start // NUMBERS_PER_FILE:03d}.yaml"
-        path.write_text(
-            "version: 1\nnumbers:\n" + "".join(entries[start : start + NUMBERS_PER_FILE])
-        )
-        files.append(path)
-    return files
-
-
-def mapping(digits: int, assistant: str, strategy: str | None) -> dict[str, Any]:
-    return {
-        "phone_number": f"+{digits}",
-        "assistant_id": assistant,
-        "inbound_context_strategy_id": strategy,
-    }
-
-
-def seed_document(mappings: list[dict[str, Any]]) -> dict[str, Any]:
-    tenant = {
-        "api_key": API_KEY,
-        "assistants": {ident: f"Assistant {k}" for k, ident in enumerate(ASSISTANTS)},
-        "strategies": {ident: f"Strategy {k}" for k, ident in enumerate(STRATEGIES)},
-        "mappings": mappings,
-    }
-    return {"admin_token": ADMIN_TOKEN, "tenants": {"bench": tenant}}
+OCTODNS_SIZE = 10_000
 
 
 def plan_share(i: int) -> str:
@@ -356,6 +219,7 @@ def check_plan_output(stdout: Path, expected: Mapping[str, int]) -> None:
 
 
 def bench_plan(n: int, repeat: int, octo: Octo) -> PlanResult:
+    """plan, its floor and (at OCTODNS_SIZE) octoDNS, taking turns `repeat` times."""
     # Sizes above 10,000 run after the smaller ones have warmed every cache.
     warmup = n <= 10_000
     with tempfile.TemporaryDirectory(prefix=f"bench-plan-{n}-") as tmp:
@@ -364,40 +228,160 @@ def bench_plan(n: int, repeat: int, octo: Octo) -> PlanResult:
         inputs = plan_inputs(root / "config", n)
         (root / "ours").mkdir()
         (root / "floor").mkdir()
+        octo_run = None
+        if octo.sync is not None and n == OCTODNS_SIZE:
+            config = octodns_inputs(root / "octodns", n)
+            argv = [str(octo.sync), "--config-file", str(config), "--quiet"]
+            octo_run = functools.partial(measure, argv, env=os.environ, cwd=config.parent)
         app = create_app(seed=inputs.seed, admin_token=ADMIN_TOKEN)
         try:
             with running_server(app) as url:
                 env = cli_env(url)
                 plan = [*tool_argv(), "plan", "--format", "json", str(root / "config")]
-                floor = [
-                    sys.executable,
-                    str(HERE / "floor.py"),
-                    url,
-                    API_KEY,
-                    *map(str, inputs.files),
+                floor = [sys.executable, str(HERE / "floor.py"), url, API_KEY]
+                floor += [str(f) for f in inputs.files]
+                runs = [
+                    functools.partial(measure, plan, env=env, cwd=root / "ours"),
+                    functools.partial(measure, floor, env=env, cwd=root / "floor"),
+                    *([octo_run] if octo_run is not None else []),
                 ]
-                progress(f"plan N={n:,}: inbound-sync plan and its floor, in turn, x{repeat}")
-                (ours, last), (least, _) = alternating(
-                    [
-                        functools.partial(measure, plan, env=env, cwd=root / "ours"),
-                        functools.partial(measure, floor, env=env, cwd=root / "floor"),
-                    ],
-                    repeat,
-                    warmup=warmup,
-                )
-                check_plan_output(last.stdout, inputs.expected)
+                names = "plan, its floor" + (" and octoDNS" if octo_run else "")
+                progress(f"plan N={n:,}: {names}, in turn, x{repeat}")
+                found = alternating(runs, repeat, warmup=warmup)
+                check_plan_output(found[0][1].stdout, inputs.expected)
         finally:
             app.state.sandbox.close()
         octodns = None
-        if octo.sync is not None:
-            config = octodns_inputs(root / "octodns", n)
-            argv = [str(octo.sync), "--config-file", str(config), "--quiet"]
-            progress(f"plan N={n:,}: octoDNS x{repeat}")
-            octodns, last = repeated(
-                lambda: measure(argv, env=os.environ, cwd=config.parent), repeat, warmup=warmup
-            )
+        if octo_run is not None:
+            octodns, last = found[2]
             check_octodns_output(last.stdout, inputs.expected)
-    return PlanResult(n, ours, least, octodns, octo.note)
+    note = octo.note if octo.sync is None else f"only at {OCTODNS_SIZE:,}"
+    return PlanResult(n, found[0][0], found[1][0], octodns, note)
+
+
+# -- start-up ------------------------------------------------------------------------------------
+
+
+class StartupResult(NamedTuple):
+    command: str
+    sample: Sample
+
+
+def bench_startup(repeat: int) -> list[StartupResult]:
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
+        root = Path(tmp)
+        one = root / "one.yaml"
+        one.write_text(
+            common_yaml() + "numbers:\n" + entry_yaml("+91 80 4431 9240", {"assistant": "a0"})
+        )
+        commands = (
+            ("python -c pass", [sys.executable, "-c", "pass"]),
+            ("inbound-sync --version", [*tool_argv(), "--version"]),
+            ("inbound-sync --help", [*tool_argv(), "--help"]),
+            ("inbound-sync validate (1 number)", [*tool_argv(), "validate", str(one)]),
+        )
+        for name, argv in commands:
+            progress(f"start-up: {name} x{repeat}")
+            run = functools.partial(measure, argv, env=os.environ, cwd=root)
+            sample, _ = repeated(run, repeat, warmup=True)
+            results.append(StartupResult(name, sample))
+    return results
+
+
+# -- the report ------------------------------------------------------------------------------------
+
+
+def plan_table(results: Sequence[PlanResult]) -> str:
+    headers = ["N", "plan s", "plan MiB", "floor s", "floor MiB", "plan / floor"]
+    headers += ["octoDNS s", "octoDNS MiB", "octoDNS / plan"]
+    rows = []
+    for r in results:
+        row = [f"{r.n:,}", secs(r.ours.wall_s), mib(r.ours.peak_mib)]
+        row += [
+            secs(r.floor.wall_s),
+            mib(r.floor.peak_mib),
+            f"{r.ours.wall_s / r.floor.wall_s:.2f}x",
+        ]
+        if r.octodns is None:
+            row += ["-", "-", r.octodns_note]
+        else:
+            octo = r.octodns
+            row += [secs(octo.wall_s), mib(octo.peak_mib), f"{octo.wall_s / r.ours.wall_s:.1f}x"]
+        rows.append(row)
+    return table(headers, rows)
+
+
+def startup_table(results: Sequence[StartupResult]) -> str:
+    base = results[0].sample.wall_s
+    rows = [
+        [
+            r.command,
+            f"{1000 * r.sample.wall_s:.0f}",
+            mib(r.sample.peak_mib),
+            f"{r.sample.wall_s / base:.1f}x",
+        ]
+        for r in results
+    ]
+    return table(["command", "ms", "MiB", "vs python -c pass"], rows)
+
+
+def plan_targets(plans: Sequence[PlanResult]) -> list[Target]:
+    by_n = {r.n: r for r in plans}
+    small, mid, big = by_n.get(1_000), by_n.get(10_000), by_n.get(100_000)
+    ratio = mid.ours.wall_s / mid.floor.wall_s if mid else None
+    octo = mid.octodns.wall_s / mid.ours.wall_s if mid and mid.octodns else None
+    large = big.ours.wall_s / big.floor.wall_s if big else None
+    growth = None
+    if small and big:
+        growth = (big.ours.peak_mib - small.ours.peak_mib) * 1024 / (big.n - small.n)
+    return [
+        verdict("plan at 10,000 within 1.6x the floor", ratio, "{:.2f}x", lambda v: v <= 1.6),
+        verdict("plan at 10,000 6x faster than octoDNS", octo, "{:.1f}x", lambda v: v >= 6),
+        verdict("plan at 100,000 within 1.3x the floor", large, "{:.2f}x", lambda v: v <= 1.3),
+        verdict(
+            "plan peak memory, 1,000 to 100,000: at most 4 KiB more per number",
+            growth,
+            "{:.1f} KiB",
+            lambda v: v <= 4,
+        ),
+    ]
+
+
+def startup_targets(startup: Sequence[StartupResult]) -> list[Target]:
+    found = []
+    for r in startup[1:3]:
+        name = r.command.removeprefix("inbound-sync ")
+        found.append(
+            verdict(
+                f"{name} within 150 ms", 1000 * r.sample.wall_s, "{:.0f} ms", lambda v: v <= 150
+            )
+        )
+    return found
+
+
+def targets_table(found: Sequence[Target]) -> str:
+    words = {True: "yes", False: "NO", None: "n/a"}
+    return table(["target", "measured", "met"], [[t.text, t.measured, words[t.met]] for t in found])
+
+
+def machine() -> str:
+    """CPUs, CPU model, memory, OS and Python: what the README records beside the tables."""
+    info = {"model name": "unknown CPU", "MemTotal": "0 kB"}
+    for source in ("/proc/cpuinfo", "/proc/meminfo"):
+        try:
+            lines = Path(source).read_text().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            key, _, value = line.partition(":")
+            if key.strip() in info and value.strip():
+                info[key.strip()] = value.strip()
+    memory = int(info["MemTotal"].split()[0]) / 1024 / 1024
+    return (
+        f"{os.cpu_count()} CPUs ({info['model name']}), {memory:.1f} GiB RAM, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
 
 
 # -- provenance ----------------------------------------------------------------------------------
@@ -477,218 +461,6 @@ def check_provenance_output(stdout: Path) -> None:
         raise BenchError(f"{len(unknown)} changes without a commit, e.g. {unknown[0]['number']}")
 
 
-# -- apply -------------------------------------------------------------------------------------
-
-
-class WriteClock:
-    """Wraps the sandbox app to time the writes: from the first received to the last answered."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.first: float | None = None
-        self.last: float | None = None
-
-    def reset(self) -> None:
-        self.first = self.last = None
-
-    @property
-    def window_s(self) -> float:
-        return 0.0 if self.first is None or self.last is None else self.last - self.first
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        write = scope["type"] == "http" and scope["method"] != "GET"
-        if write and self.first is None:
-            self.first = time.perf_counter()
-        await self.app(scope, receive, send)
-        if write:
-            self.last = time.perf_counter()
-
-
-class ApplyResult(NamedTuple):
-    concurrency: int
-    ideal_s: float
-    ours: Sample
-    writes_s: float
-    floor: Sample
-
-
-def apply_inputs(directory: Path, changes: int) -> dict[str, Any]:
-    """A config needing `changes` writes (10% deletes, 10% detaches, 30% updates, 50% assigns)
-    beside a quarter as many numbers in sync; returns the seed of the account."""
-    deletes = detaches = changes // 10
-    updates = changes * 3 // 10
-    kinds = ["delete"] * deletes + ["detach"] * detaches + ["update"] * updates
-    kinds += ["assign"] * (changes - len(kinds)) + ["same"] * (changes // 4)
-    entries, mappings = [], []
-    for i, kind in enumerate(kinds):
-        digits, mine = APPLY_BASE + i, i % 5
-        if kind == "delete":
-            fields = {"ensure": "absent"}
-        else:
-            fields = {"assistant": "null" if kind == "detach" else f"a{mine}"}
-        entries.append(entry_yaml(number_text(digits, i % 3), fields))
-        if kind != "assign":
-            remote = (mine + 1) % 5 if kind == "update" else mine
-            mappings.append(mapping(digits, ASSISTANTS[remote], None))
-    write_config(directory, entries)
-    return seed_document(mappings)
-
-
-def check_apply_traffic(stats: Mapping[str, Any], changes: int) -> None:
-    """Every change written once; the account listed twice (plan, verify), never per change."""
-    lists = stats["requests"].get("GET /inbound/list", 0)
-    if stats["writes"] != changes or lists != 2:
-        raise BenchError(
-            f"apply made {stats['writes']} writes and {lists} list calls; expected {changes} and 2"
-        )
-
-
-def bench_apply(
-    changes: int, latency_ms: int, concurrencies: Sequence[int], repeat: int
-) -> list[ApplyResult]:
-    with tempfile.TemporaryDirectory(prefix="bench-apply-") as tmp:
-        root = Path(tmp)
-        seed = apply_inputs(root / "config", changes)
-        app = create_app(seed=seed, admin_token=ADMIN_TOKEN, latency_ms=latency_ms)
-        clock = WriteClock(app)
-        try:
-            with running_server(clock) as url:
-                return [
-                    apply_case(root, url, clock, app.state.sandbox, changes, latency_ms, c, repeat)
-                    for c in concurrencies
-                ]
-        finally:
-            app.state.sandbox.close()
-
-
-def apply_case(
-    root: Path,
-    url: str,
-    clock: WriteClock,
-    sandbox: Any,
-    changes: int,
-    latency_ms: int,
-    concurrency: int,
-    repeat: int,
-) -> ApplyResult:
-    """`apply` from the seeded account and the bare-httpx floor, in turn, `repeat` times."""
-    env = cli_env(url)
-    ours = [*tool_argv(), "apply", "--auto-approve", "--allow-destructive"]
-    ours += ["--concurrency", str(concurrency), "--format", "json", str(root / "config")]
-    floor = [sys.executable, str(HERE / "apply_floor.py"), url, API_KEY]
-    floor += [str(changes), str(concurrency)]
-    progress(f"apply: {changes:,} changes at {latency_ms} ms, concurrency {concurrency} x{repeat}")
-    samples, windows, floors = [], [], []
-    for _ in range(repeat):
-        sandbox.reset()
-        clock.reset()
-        samples.append(measure(ours, env=env, cwd=root).sample)
-        windows.append(clock.window_s)
-        check_apply_traffic(sandbox.stats(), changes)
-        sandbox.reset()
-        floors.append(measure(floor, env=env, cwd=root).sample)
-    ideal = changes * latency_ms / 1000 / concurrency
-    return ApplyResult(
-        concurrency, ideal, median(samples), statistics.median(windows), median(floors)
-    )
-
-
-# -- start-up ------------------------------------------------------------------------------------
-
-
-class StartupResult(NamedTuple):
-    command: str
-    sample: Sample
-
-
-def bench_startup(repeat: int) -> list[StartupResult]:
-    results = []
-    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
-        root = Path(tmp)
-        one = root / "one.yaml"
-        one.write_text(
-            common_yaml() + "numbers:\n" + entry_yaml("+91 80 4431 9240", {"assistant": "a0"})
-        )
-        commands = (
-            ("python -c pass", [sys.executable, "-c", "pass"]),
-            ("inbound-sync --version", [*tool_argv(), "--version"]),
-            ("inbound-sync --help", [*tool_argv(), "--help"]),
-            ("inbound-sync validate (1 number)", [*tool_argv(), "validate", str(one)]),
-        )
-        for name, argv in commands:
-            progress(f"start-up: {name} x{repeat}")
-            run = functools.partial(measure, argv, env=os.environ, cwd=root)
-            sample, _ = repeated(run, repeat, warmup=True)
-            results.append(StartupResult(name, sample))
-    return results
-
-
-# -- the report ------------------------------------------------------------------------------------
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A Markdown table with padded columns, readable as plain text too."""
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
-
-    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    return "\n".join([line(headers), rule, *(line(r) for r in rows)])
-
-
-def secs(value: float) -> str:
-    return f"{value:.2f}"
-
-
-def mib(value: float) -> str:
-    return f"{value:.0f}"
-
-
-def share(ideal: float, actual: float) -> str:
-    return f"{100 * ideal / actual:.0f}%" if actual else "-"
-
-
-def plan_table(results: Sequence[PlanResult]) -> str:
-    headers = ["N", "plan s", "plan MiB", "floor s", "floor MiB", "plan / floor"]
-    headers += ["octoDNS s", "octoDNS MiB", "octoDNS / plan"]
-    rows = []
-    for r in results:
-        row = [f"{r.n:,}", secs(r.ours.wall_s), mib(r.ours.peak_mib)]
-        row += [
-            secs(r.floor.wall_s),
-            mib(r.floor.peak_mib),
-            f"{r.ours.wall_s / r.floor.wall_s:.2f}x",
-        ]
-        if r.octodns is None:
-            row += ["-", "-", r.octodns_note]
-        else:
-            octo = r.octodns
-            row += [secs(octo.wall_s), mib(octo.peak_mib), f"{octo.wall_s / r.ours.wall_s:.1f}x"]
-        rows.append(row)
-    return table(headers, rows)
-
-
-def apply_table(results: Sequence[ApplyResult]) -> str:
-    headers = ["concurrency", "ideal s", "apply s", "ideal / apply", "apply MiB"]
-    headers += ["writes s", "ideal / writes", "httpx floor s", "ideal / floor"]
-    rows = [
-        [
-            str(r.concurrency),
-            secs(r.ideal_s),
-            secs(r.ours.wall_s),
-            share(r.ideal_s, r.ours.wall_s),
-            mib(r.ours.peak_mib),
-            secs(r.writes_s),
-            share(r.ideal_s, r.writes_s),
-            secs(r.floor.wall_s),
-            share(r.ideal_s, r.floor.wall_s),
-        ]
-        for r in results
-    ]
-    return table(headers, rows)
-
-
 def provenance_table(results: Sequence[ProvenanceResult]) -> str:
     headers = ["N", "outside git s", "in git s", "overhead", "outside MiB", "in git MiB"]
     rows = [
@@ -705,26 +477,6 @@ def provenance_table(results: Sequence[ProvenanceResult]) -> str:
     return table(headers, rows)
 
 
-def startup_table(results: Sequence[StartupResult]) -> str:
-    base = results[0].sample.wall_s
-    rows = [
-        [
-            r.command,
-            f"{1000 * r.sample.wall_s:.0f}",
-            mib(r.sample.peak_mib),
-            f"{r.sample.wall_s / base:.1f}x",
-        ]
-        for r in results
-    ]
-    return table(["command", "ms", "MiB", "vs python -c pass"], rows)
-
-
-class Target(NamedTuple):
-    text: str
-    measured: str
-    met: bool | None  # None: not measured in this run
-
-
 def provenance_targets(results: Sequence[ProvenanceResult]) -> list[Target]:
     mid = next((r for r in results if r.n == 10_000), None)
     overhead = mid.inside.wall_s / mid.outside.wall_s - 1 if mid else None
@@ -738,101 +490,33 @@ def provenance_targets(results: Sequence[ProvenanceResult]) -> list[Target]:
     ]
 
 
-def plan_targets(plans: Sequence[PlanResult]) -> list[Target]:
-    by_n = {r.n: r for r in plans}
-    mid, big = by_n.get(10_000), by_n.get(100_000)
-    ratio = mid.ours.wall_s / mid.floor.wall_s if mid else None
-    octo = mid.octodns.wall_s / mid.ours.wall_s if mid and mid.octodns else None
-    return [
-        verdict("plan at 10,000 within 1.5x the floor", ratio, "{:.2f}x", lambda v: v <= 1.5),
-        verdict("plan at 10,000 5x faster than octoDNS", octo, "{:.1f}x", lambda v: v >= 5),
-        verdict(
-            "plan at 100,000 under 10 s", big and big.ours.wall_s, "{:.2f} s", lambda v: v < 10
-        ),
-        verdict(
-            "plan at 100,000 under 500 MiB",
-            big and big.ours.peak_mib,
-            "{:.0f} MiB",
-            lambda v: v < 500,
-        ),
-    ]
-
-
-def verdict(text: str, value: float | None, form: str, good: Callable[[float], bool]) -> Target:
-    if value is None:
-        return Target(text, "not run", None)
-    return Target(text, form.format(value), good(value))
-
-
-def other_targets(
-    args: argparse.Namespace, applies: Sequence[ApplyResult], startup: Sequence[StartupResult]
-) -> list[Target]:
-    full_apply = (args.apply_changes, args.latency_ms) == TARGET_APPLY
-    eight = next((r for r in applies if r.concurrency == 8), None) if full_apply else None
-    found = [
-        verdict(
-            "apply at concurrency 8 reaches 80% of ideal",
-            eight and eight.ideal_s / eight.ours.wall_s,
-            "{:.0%}",
-            lambda v: v >= 0.8,
-        ),
-    ]
-    for r in startup[1:3]:
-        name = r.command.removeprefix("inbound-sync ")
-        found.append(
-            verdict(
-                f"{name} within 150 ms", 1000 * r.sample.wall_s, "{:.0f} ms", lambda v: v <= 150
-            )
-        )
-    return found
-
-
-def targets_table(found: Sequence[Target]) -> str:
-    words = {True: "yes", False: "NO", None: "n/a"}
-    return table(["target", "measured", "met"], [[t.text, t.measured, words[t.met]] for t in found])
-
-
-def machine() -> str:
-    """CPUs, CPU model, memory, OS and Python: what the README records beside the tables."""
-    info = {"model name": "unknown CPU", "MemTotal": "0 kB"}
-    for source in ("/proc/cpuinfo", "/proc/meminfo"):
-        try:
-            lines = Path(source).read_text().splitlines()
-        except OSError:
-            continue
-        for line in lines:
-            key, _, value = line.partition(":")
-            if key.strip() in info and value.strip():
-                info[key.strip()] = value.strip()
-    memory = int(info["MemTotal"].split()[0]) / 1024 / 1024
-    return (
-        f"{os.cpu_count()} CPUs ({info['model name']}), {memory:.1f} GiB RAM, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
-    )
-
-
 def report(
     args: argparse.Namespace,
     plans: Sequence[PlanResult],
     provenance: Sequence[ProvenanceResult],
-    applies: Sequence[ApplyResult],
+    applies: list[str],
+    targets: list[Target],
     startup: Sequence[StartupResult],
     fleet: FleetResult | None = None,
 ) -> str:
     from fleet_bench import fleet_table, within_target
 
     command = "python benchmarks/bench.py" + (" --smoke" if args.smoke else "")
+    if args.baseline:
+        command += " --baseline SRC"
     parts = [
         f"Machine: {machine()}",
-        f"Command: {command} (medians of {args.repeat} runs, 3 at N >= 100,000)",
+        f"Command: {command} (medians of {args.repeat} runs, 3 at N >= 100,000;"
+        f" {args.apply_repeat} per apply case)",
     ]
     if plans:
         parts += [
             "### Plan: `inbound-sync plan --format json`, 10% differ, 5% missing, 5% extra",
             plan_table(plans),
             "Floor: one Python process that fetches and decodes the list, reads the YAML with "
-            "PyYAML's C loader and parses and validates every number (benchmarks/floor.py). "
-            "octoDNS: octodns-sync dry run, YamlProvider to YamlProvider, PlanJson output.",
+            "PyYAML's C loader and parses and validates every number with phonenumbers, with the "
+            "garbage collector tuned as the tool tunes it (benchmarks/floor.py). octoDNS: "
+            "octodns-sync dry run, YamlProvider to YamlProvider, PlanJson output.",
         ]
     if provenance:
         parts += [
@@ -842,20 +526,10 @@ def report(
             "`git blame` per file with changes); outside git: the same files where no work "
             "tree is found.",
         ]
-    if applies:
-        parts += [
-            f"### Apply: {args.apply_changes:,} changes, {args.latency_ms} ms per request",
-            apply_table(applies),
-            "ideal = changes x latency / concurrency; writes s = first write received to last "
-            "answered, at the sandbox (apply s also holds start-up, reading the config, two list "
-            "calls and the verification); httpx floor = a bare httpx client sending as many "
-            "writes (benchmarks/apply_floor.py).",
-        ]
+    parts += applies
     if startup:
         parts += ["### Start-up", startup_table(startup)]
-    found = (
-        plan_targets(plans) + provenance_targets(provenance) + other_targets(args, applies, startup)
-    )
+    found = list(targets)
     if fleet is not None:
         parts += [
             "### Fleet: `inbound-sync plan --fleet`, one sandbox, 10% differ, 5% missing, "
@@ -882,27 +556,30 @@ def report(
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Benchmarks of inbound-sync (see the docstring).")
-    parser.add_argument("--smoke", action="store_true", help="N = 200, a tiny apply, no octoDNS")
+    parser.add_argument("--smoke", action="store_true", help="N = 200, tiny applies, no octoDNS")
     parser.add_argument("--sizes", default="1000,10000,100000", help="plan sizes, comma-separated")
     parser.add_argument("--repeat", type=int, default=5, help="runs per case (3 at N >= 100,000)")
     parser.add_argument("--no-octodns", action="store_true", help="skip the octoDNS comparison")
-    parser.add_argument("--apply-changes", type=int, default=TARGET_APPLY[0])
-    parser.add_argument("--latency-ms", type=int, default=TARGET_APPLY[1])
+    parser.add_argument("--apply-repeat", type=int, default=3, help="runs per apply case")
+    parser.add_argument(
+        "--baseline", metavar="SRC", help="the src directory of an earlier version to compare"
+    )
     parser.add_argument(
         "--provenance-sizes", default="10000", help="plan sizes of the provenance case"
     )
-    parser.add_argument("--concurrency", default="1,4,8,16", help="apply concurrencies")
-    parser.add_argument("--apply-repeat", type=int, default=3, help="runs per apply case")
     parser.add_argument("--fleet", default="20x5000", help="fleet: TARGETSxNUMBERS per target")
     parser.add_argument("--fleet-repeat", type=int, default=3, help="runs per fleet case")
     parser.add_argument(
         "--only", choices=["plan", "apply", "startup", "fleet"], help="run one part alone"
     )
     args = parser.parse_args(argv)
+    args.latency = LATENCY_TARGET
+    args.cpu = CPU_TARGET
+    args.rate = RATE_TARGET
     if args.smoke:
-        args.sizes, args.repeat, args.no_octodns = "200", 2, True
+        args.sizes, args.repeat, args.no_octodns, args.apply_repeat = "200", 2, True, 1
+        args.latency, args.cpu, args.rate = (40, 2, 8), (40, 2), (40, 1000.0)
         args.provenance_sizes = "200"
-        args.apply_changes, args.latency_ms, args.concurrency, args.apply_repeat = 40, 2, "1,8", 1
         args.fleet, args.fleet_repeat = "3x200", 1
     return args
 
@@ -912,33 +589,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     from fleet_bench import bench_fleet
 
     args = parse_args(argv)
+    baseline = baseline_path(args.baseline)
     # SIGTERM unwinds like Ctrl-C, so that the run in progress and the sandbox are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    wanted = {args.only} if args.only else {"plan", "apply", "startup", "fleet"}
     if args.no_octodns or args.only not in (None, "plan"):
         octo = Octo(None, "skipped (smoke run)" if args.smoke else "skipped (--no-octodns)")
     else:
         octo = prepare_octodns(OCTODNS_VENV)
-    wanted = {args.only} if args.only else {"plan", "apply", "startup", "fleet"}
     startup = bench_startup(3 if args.smoke else 10) if "startup" in wanted else []
+    sizes = [int(s) for s in args.sizes.split(",")] if "plan" in wanted else []
     plans = [
-        bench_plan(n, args.repeat if n < 100_000 else min(args.repeat, 3), octo)
-        for n in (int(s) for s in args.sizes.split(","))
-        if "plan" in wanted
+        bench_plan(n, args.repeat if n < 100_000 else min(args.repeat, 3), octo) for n in sizes
     ]
     provenance = [
         bench_provenance(n, args.repeat)
         for n in (int(s) for s in args.provenance_sizes.split(","))
         if "plan" in wanted
     ]
-    concurrencies = [int(c) for c in args.concurrency.split(",")]
-    applies = (
-        bench_apply(args.apply_changes, args.latency_ms, concurrencies, args.apply_repeat)
-        if "apply" in wanted
-        else []
-    )
+    targets = plan_targets(plans) + provenance_targets(provenance)
+    applies: list[str] = []
+    if "apply" in wanted:
+        latency = bench_latency(*args.latency, args.apply_repeat)
+        cpu = bench_cpu(*args.cpu, args.apply_repeat)
+        rates = bench_rate(*args.rate, args.apply_repeat, baseline)
+        applies = apply_report(latency, cpu, rates)
+        targets += apply_targets(latency, cpu, rates)
+    if startup:
+        targets += startup_targets(startup)
     count, _, n = args.fleet.partition("x")
     fleet = bench_fleet(int(count), int(n), args.fleet_repeat) if "fleet" in wanted else None
-    print(report(args, plans, provenance, applies, startup, fleet))
+    print(report(args, plans, provenance, applies, targets, startup, fleet))
     return 0
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
-from bench import (
+from harness import (
     ADMIN_TOKEN,
     BenchError,
     Run,

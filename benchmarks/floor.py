@@ -1,14 +1,16 @@
 """The floor of `plan`: the work any implementation must do for the same inputs, and nothing else.
 
 One plain Python process fetches the account's list once, decodes its JSON, reads every config file
-with PyYAML's C loader, and parses and validates every declared number with phonenumbers. It makes
-no decisions and prints only how much it read, so that the caller can check it saw everything.
+with PyYAML's C loader, and parses and validates every declared number with phonenumbers, with the
+garbage collector tuned as the tool tunes it (inbound_sync.cli._tune_gc). It makes no decisions
+and prints only how much it read, so that the caller can check it saw everything.
 
     python benchmarks/floor.py URL API_KEY FILE...
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import urllib.request
@@ -45,6 +47,7 @@ def declared_numbers(path: str) -> int:
 
 
 def main(argv: list[str]) -> int:
+    gc.set_threshold(50_000, 100, 100)
     url, api_key, *files = argv
     listed = fetch_list(url, api_key)
     declared = sum(declared_numbers(path) for path in files)

@@ -1,4 +1,5 @@
-"""Run one command; write its wall time, peak RSS (KiB) and exit code to RESULT_FILE.
+"""Run one command; write its wall time, peak RSS (KiB), exit code and CPU time (user and
+system, seconds) to RESULT_FILE.
 
 Linux keeps the peak RSS of the process a child was forked from when the child execs, so the
 benchmark, which holds a seeded sandbox in memory, cannot measure its children's memory directly.
@@ -21,7 +22,8 @@ def main(argv: list[str]) -> int:
     _, status, usage = os.wait4(pid, 0)
     wall = time.perf_counter() - started
     with open(result, "w", encoding="utf-8") as handle:
-        handle.write(f"{wall} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}\n")
+        cpu = usage.ru_utime + usage.ru_stime
+        handle.write(f"{wall} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)} {cpu}\n")
     return 0
 
 

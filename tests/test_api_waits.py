@@ -101,7 +101,7 @@ def test_a_retry_after_at_the_cap_is_waited_for_and_announced() -> None:
     h.run(lambda c: c.list(label="list the account"))
     assert h.sleeps == [60.0]
     assert h.notices == [
-        WaitNotice(60.0, "list the account", "HTTP 429", asked=True, attempt=1, tag={})
+        WaitNotice(60.0, "list the account", "HTTP 429", asked=True, attempt=1, tag={}, shared=True)
     ]
 
 
@@ -143,7 +143,7 @@ def test_each_backoff_is_announced_with_the_attempts_reason_before_the_wait() ->
 def test_a_wait_of_nothing_is_not_announced() -> None:
     h = _announcing(httpx.Response(429, headers={"Retry-After": "0"}), OK_LIST)
     h.run(list_op)
-    assert (h.sleeps, h.notices) == ([0.0], [])
+    assert (h.calls, h.sleeps, h.notices) == (2, [], [])
 
 
 def test_the_notice_names_the_wait_the_operation_and_the_reason() -> None:

@@ -64,10 +64,14 @@ def test_the_provenance_row_compares_a_plan_in_git_with_one_outside(report):
 
 
 @pytest.mark.socket
-def test_the_apply_rows_cover_each_concurrency_with_numbers(report):
-    rows = report["Apply"]
-    assert [row[0] for row in rows] == ["1", "8"]
-    assert all(numeric(row) for row in rows)
+def test_the_apply_cases_are_bound_by_latency_cpu_and_the_rate_limit(report):
+    [latency] = report["Apply, latency-bound"]
+    assert numeric(latency)
+    [cpu] = report["Apply, CPU per write"]
+    assert numeric(cpu)
+    [rate] = report["Apply, rate-bound"]
+    assert rate[0] == "this code"
+    assert numeric(rate[1:])
 
 
 @pytest.mark.socket
@@ -92,8 +96,8 @@ def test_the_fleet_row_compares_the_fleet_plan_with_each_target_alone(report):
 @pytest.mark.socket
 def test_every_target_gets_a_verdict(report):
     rows = report["Targets"]
-    assert len(rows) == 9
+    assert len(rows) == 12
     assert {row[2] for row in rows} <= {"yes", "NO", "n/a"}
     # The smoke size is not the size the plan, provenance, apply and fleet targets are stated for.
-    assert [row[2] for row in rows[:6]] == ["n/a"] * 6
+    assert [row[2] for row in rows[:9]] == ["n/a"] * 9
     assert rows[-1][2] == "n/a"

@@ -189,7 +189,15 @@ def test_apply_writes_a_keyless_owner_only_log_and_an_undo_plan(sandbox, run_cli
         ("assign", "POST"),
         ("assign", "POST"),
         ("list", "GET"),
+        ("summary", None),
     ]
+    assert {k: entries[-1][k] for k in ("done", "failed", "skipped", "rate_limited", "paused")} == {
+        "done": 2,
+        "failed": 0,
+        "skipped": 0,
+        "rate_limited": 0,
+        "paused": 0.0,
+    }
     assert {e["number"] for e in entries if e["action"] == "assign"} == {
         "+918044319240",
         "+918044319241",

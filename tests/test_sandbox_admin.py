@@ -31,6 +31,8 @@ ADMIN_ROUTES = [
     ("DELETE", f"/_sandbox/strategies/{CRM}", None),
     ("DELETE", f"/_sandbox/assistants/{SALES}", None),
     ("POST", "/_sandbox/latency", {"ms": 0}),
+    ("POST", "/_sandbox/rate-limit", {"rate": 5}),
+    ("DELETE", "/_sandbox/rate-limit", None),
     ("POST", "/_sandbox/faults", {"kind": "slow"}),
     ("DELETE", "/_sandbox/faults", None),
     ("GET", "/_sandbox/stats", None),

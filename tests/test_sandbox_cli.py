@@ -79,6 +79,24 @@ def test_the_banner_gives_keys_and_admin_token_and_loopback_gets_no_warning(run_
     assert (host, port, sandbox.latency_ms) == ("127.0.0.1", 8787, 25)
 
 
+def test_rate_limit_limits_each_key_and_the_banner_says_so(run_cli, fake_serve):
+    calls, _ = fake_serve
+    result = run_cli("sandbox", "serve", "--seed", str(SEED_PATH), "--rate-limit", "2.5")
+    assert result.code == 0
+    assert "rate limit 2.5 requests per second per API key" in result.err
+    [(_, _, sandbox)] = calls
+    assert sandbox.stats()["rate_limit"] == {"rate": 2.5, "burst": 2.5, "retry_after": None}
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "nan", "inf", "fast"])
+def test_a_bad_rate_limit_is_a_usage_error(run_cli, fake_serve, value):
+    calls, _ = fake_serve
+    result = run_cli("sandbox", "serve", "--rate-limit", value)
+    assert result.code == 1
+    assert f"Invalid value for '--rate-limit': {value!r} is not a number of requests" in result.err
+    assert calls == []
+
+
 def test_the_admin_token_option_overrides_the_seed(run_cli, fake_serve):
     result = run_cli("sandbox", "serve", "--seed", str(SEED_PATH), "--admin-token", "s3cret")
     assert "admin token s3cret" in result.err

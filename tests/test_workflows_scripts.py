@@ -212,7 +212,7 @@ def test_apply_step_applies_the_saved_plan_and_keeps_the_evidence(env, account):
     for name in ("plan.json", "audit.jsonl", "undo-plan.json"):
         assert stat.S_IMODE(os.stat(out_dir(env) / name).st_mode) == 0o600, name
     audit = [json.loads(line) for line in (out_dir(env) / "audit.jsonl").read_text().splitlines()]
-    assert sorted(e["action"] for e in audit) == ["assign", "assign", "list", "list"]
+    assert sorted(e["action"] for e in audit) == ["assign", "assign", "list", "list", "summary"]
     undo = json.loads((out_dir(env) / "undo-plan.json").read_text())
     assert len(undo["changes"]) == 2
     assert writes(account) == 2

@@ -13,6 +13,7 @@
     │   ├── ServerError              5xx on a read, after retries
     │   ├── ConnectionFailed         timeouts and network failures, after retries
     │   ├── ResponseFormatError      a 2xx body of a read that does not match the contract
+    │   ├── NotSent                  the run stopped while a request waited for its turn
     │   └── OutcomeUnknown           a write may or may not have been applied
     ├── ApplyFailed                  apply finished but some change failed or did not converge
     ├── TargetsFailed                some targets of a fleet could not be read or planned
@@ -123,6 +124,12 @@ class ConnectionFailed(ApiError):
 
 class ResponseFormatError(ApiError):
     """A success status with a body that does not match the contract."""
+
+
+class NotSent(ApiError):
+    """The run stopped (a signal, its deadline) while the request waited its turn: never sent."""
+
+    headline = "was not sent"
 
 
 class OutcomeUnknown(ApiError):

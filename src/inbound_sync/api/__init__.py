@@ -4,6 +4,8 @@ settings.py  ConnectionSettings.from_sources (flags, env, defaults), ApiKey (nev
              Timeouts (connect, read, and a deadline for a whole attempt), the answer size limit
 client.py    InboundClient: list / assign / update / detach / delete, each attempt within a
              deadline, waits between attempts announced and ended by `stop`
+pacing.py    Pacer, one per API host (Pacers): the rate (--max-rate), the requests in flight,
+             a 429 pausing every request; pure logic on an injectable clock
 records.py   what the hooks get: RequestRecord per HTTP attempt (tagged by request_tag),
              WaitNotice per wait; format_record, verbose_logger, format_wait
 body.py      an answer's body read and decompressed within the size limit, never past it
@@ -25,6 +27,7 @@ from inbound_sync.api.models import (
     RemoteMapping,
     UpdateResult,
 )
+from inbound_sync.api.pacing import Pacer, Pacers, PaceSettings, PauseEvent, PauseHook
 from inbound_sync.api.records import (
     RequestHook,
     RequestRecord,
@@ -62,6 +65,11 @@ __all__ = [
     "DetachResult",
     "InboundClient",
     "InboundConfig",
+    "PaceSettings",
+    "Pacer",
+    "Pacers",
+    "PauseEvent",
+    "PauseHook",
     "RemoteMapping",
     "RequestHook",
     "RequestRecord",

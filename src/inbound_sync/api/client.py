@@ -4,6 +4,10 @@ Every HTTP attempt is reported to an optional `on_request` hook as a RequestReco
 whatever the caller put in the `request_tag` context variable; every wait before a retry is
 announced to an optional `on_wait` hook as a WaitNotice before it starts (see records.py).
 
+Every attempt first awaits the host's Pacer (pacing.py), which spaces requests, bounds how many
+are in flight, and holds all of them while a 429's Retry-After runs: a 429 pauses every request
+to the host, not only the one it answered. A client given no Pacer has one of its own.
+
 Each attempt has a deadline for the whole exchange and a limit on the size of the decoded
 answer; plain http:// (loopback only, see settings) never goes through a proxy, since the
 proxy would see the key in the clear.
@@ -14,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import importlib.util
+import itertools
 import random
 import sys
 import time
@@ -48,6 +53,7 @@ from inbound_sync.api.models import (
     RemoteMapping,
     UpdateResult,
 )
+from inbound_sync.api.pacing import UNBOUNDED, Pacer, PaceSettings, Permit, Result
 from inbound_sync.api.records import (
     Outcome,
     RequestHook,
@@ -60,6 +66,7 @@ from inbound_sync.api.records import (
 from inbound_sync.api.redaction import redactor
 from inbound_sync.api.retry import (
     RetryPolicy,
+    backoff_delay,
     exception_is_retryable,
     next_delay,
     retry_after_seconds,
@@ -74,7 +81,7 @@ from inbound_sync.api.settings import (
     ConnectionSettings,
     Timeouts,
 )
-from inbound_sync.errors import ApiError, OutcomeUnknown
+from inbound_sync.errors import ApiError, NotSent, OutcomeUnknown
 
 T = TypeVar("T")
 
@@ -130,7 +137,11 @@ class _Verdict(NamedTuple):
     asked: bool = False
     # For a retry: what to raise if the wait before the next attempt is interrupted.
     fallback: ApiError | None = None
+    # A 429: the wait is a pause of every request to the host, kept by the Pacer.
+    limited: bool = False
 
+
+_TIMEOUT = getattr(asyncio, "timeout", None)
 
 DEFAULT_TIMEOUTS = Timeouts()
 DEFAULT_RETRY = RetryPolicy()
@@ -185,6 +196,7 @@ class InboundClient:
         on_request: RequestHook | None = None,
         on_wait: WaitHook | None = None,
         stop: asyncio.Event | None = None,
+        pacer: Pacer | None = None,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         clock: Clock = utc_now,
@@ -213,6 +225,11 @@ class InboundClient:
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
         self._clock = clock
+        # Its own pacer keeps time by the client's clock and sleep, so that a test's fake ones
+        # rule both.
+        self._pacer = pacer or Pacer(
+            PaceSettings(concurrency=UNBOUNDED), clock=lambda: clock().timestamp(), sleep=sleep
+        )
 
     @classmethod
     def from_settings(cls, settings: ConnectionSettings, **options: Any) -> InboundClient:
@@ -302,21 +319,61 @@ class InboundClient:
     async def _call(
         self, request: _Request, adapter: TypeAdapter[Envelope[T]], check: Check | None = None
     ) -> T:
-        attempts = self._retry.attempts
-        for attempt in range(1, attempts + 1):
-            last = attempt == attempts
-            verdict = await self._attempt(request, adapter, attempt, last=last, check=check)
+        counted = 0  # attempts toward giving up; a patient client does not count 429s
+        verdict: _Verdict | None = None
+        for attempt in itertools.count(1):
+            permit = await self._pacer.acquire(self._stop)
+            if permit is None:
+                raise _not_sent(request, verdict)
+            counted += 1
+            last = counted >= self._retry.attempts
+            verdict = await self._paced(permit, request, adapter, attempt, last=last, check=check)
             if verdict.error is not None:
                 raise verdict.error
             if verdict.outcome == "ok":
                 return cast(T, verdict.value)
+            if verdict.limited:
+                if self._retry.patient:
+                    counted -= 1
+                continue  # the next acquire() waits out the pause
             if not await self._wait(request, verdict, attempt) and verdict.fallback is not None:
                 raise _interrupted(verdict.fallback)
         raise AssertionError("unreachable: the last attempt always decides")
 
+    async def _paced(
+        self,
+        permit: Permit,
+        request: _Request,
+        adapter: TypeAdapter[Envelope[T]],
+        attempt: int,
+        *,
+        last: bool,
+        check: Check | None,
+    ) -> _Verdict:
+        """One attempt under `permit`, given back with what its answer was (a 429, a pause)."""
+        result: Result = "other"
+        verdict: _Verdict | None = None
+        try:
+            verdict = await self._attempt(request, adapter, attempt, last=last, check=check)
+            result = "ok" if verdict.outcome == "ok" else result
+            result = "limited" if verdict.status == 429 else result
+        finally:
+            pause = verdict.delay if verdict is not None and verdict.limited else 0.0
+            asked = verdict is not None and verdict.asked
+            longer = self._pacer.release(permit, result, pause, asked)
+        if longer:
+            self._announce(request, verdict, attempt, shared=True)
+        return verdict
+
     async def _wait(self, request: _Request, verdict: _Verdict, attempt: int) -> bool:
-        """Say what is waited for, then wait; the one place the client pauses between attempts.
-        False when `stop` ended the wait."""
+        """Say what is waited for, then wait; the one place the client pauses between attempts
+        on its own (a 429's pause is the Pacer's). False when `stop` ended the wait."""
+        self._announce(request, verdict, attempt)
+        return await self._pause(verdict.delay)
+
+    def _announce(
+        self, request: _Request, verdict: _Verdict, attempt: int, *, shared: bool = False
+    ) -> None:
         if self._on_wait is not None and verdict.delay > 0:
             notice = WaitNotice(
                 seconds=verdict.delay,
@@ -325,9 +382,9 @@ class InboundClient:
                 asked=verdict.asked,
                 attempt=attempt,
                 tag=MappingProxyType(dict(request_tag.get())),
+                shared=shared,
             )
             self._on_wait(notice)
-        return await self._pause(verdict.delay)
 
     async def _pause(self, seconds: float) -> bool:
         stop = self._stop
@@ -372,7 +429,11 @@ class InboundClient:
     async def _exchange(self, request: _Request) -> httpx.Response:
         """Send the request and read its whole answer, all within the attempt's deadline."""
         try:
-            return await asyncio.wait_for(self._send(request), self._deadline)
+            if _TIMEOUT is None:
+                return await asyncio.wait_for(self._send(request), self._deadline)
+            # Python 3.11+: a deadline on this task, where wait_for starts a task per attempt.
+            async with _TIMEOUT(self._deadline):
+                return await self._send(request)
         except asyncio.TimeoutError:
             raise DeadlineExceeded(
                 f"no complete answer within {self._deadline:g} s;"
@@ -434,7 +495,8 @@ class InboundClient:
         status = response.status_code
         if 200 <= status < 300:
             return self._judge_body(request, response, adapter)
-        if not (status_is_retryable(status, write=request.write) and not last):
+        patient = status == 429 and self._retry.patient
+        if not (status_is_retryable(status, write=request.write) and (patient or not last)):
             return _failed(status, self._status_error(request, response, attempt))
         header = response.headers.get("retry-after")
         hint = retry_after_seconds(header, self._clock())
@@ -444,14 +506,26 @@ class InboundClient:
             # retry, but a run that hangs for minutes without saying why.
             refusal = wait_refused(str(header), hint, cap, self._redact)
             return _failed(status, self._status_error(request, response, attempt, refusal))
+        delay = next_delay(self._retry, attempt, hint, self._rng)
+        if status == 429 and delay == 0 and attempt > 1:
+            # "Retry-After: 0" again and again would make a loop of requests: back off instead.
+            delay = backoff_delay(self._retry, attempt - 1, self._rng)
         return _Verdict(
             "retry",
             status,
-            delay=next_delay(self._retry, attempt, hint, self._rng),
-            note=f"HTTP {status}",
+            delay=delay,
+            note=f"HTTP {status}" + self._unusable(header, hint),
             asked=hint is not None,
             fallback=self._status_error(request, response, attempt),
+            limited=status == 429,
         )
+
+    def _unusable(self, header: str | None, hint: float | None) -> str:
+        """A word on a Retry-After that cannot be read, the first time the run meets one."""
+        if header is None or hint is not None or not self._pacer.first_time("retry-after"):
+            return ""
+        shown = clip(self._redact(" ".join(header.split())), 40)
+        return f" (Retry-After {shown!r} is not a delay or a date: ignored, backing off instead)"
 
     def _status_error(
         self, request: _Request, response: httpx.Response, attempt: int, refusal: str = ""
@@ -566,6 +640,14 @@ def _shared_id(mappings: tuple[RemoteMapping, ...]) -> str | None:
 
 def _paged(envelope: Envelope[Any]) -> bool:
     return any(getattr(envelope, hint, None) for hint in PAGE_HINTS)
+
+
+def _not_sent(request: _Request, verdict: _Verdict | None) -> ApiError:
+    """What to raise when `stop` ended the wait for a turn to send: the last attempt's error,
+    or, before any attempt, that the request was never sent."""
+    if verdict is not None and verdict.fallback is not None:
+        return _interrupted(verdict.fallback)
+    return NotSent("the run stopped while it waited for its turn", operation=request.operation)
 
 
 def _interrupted(error: ApiError) -> ApiError:

@@ -41,6 +41,8 @@ class WaitNotice(NamedTuple):
     asked: bool
     attempt: int
     tag: Mapping[str, str]
+    # True for a 429's pause, which holds every request to the host, not this one alone.
+    shared: bool = False
 
 
 WaitHook = Callable[[WaitNotice], None]

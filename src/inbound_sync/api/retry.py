@@ -29,12 +29,17 @@ _DELTA_SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 
 class RetryPolicy(NamedTuple):
-    """How many attempts in all, and the bounds of the waits between them (seconds)."""
+    """How many attempts in all, and the bounds of the waits between them (seconds).
+
+    `patient`: a 429 is not an attempt; the client waits as long as the server keeps asking,
+    for a caller that bounds the whole run (apply, with --timeout-total).
+    """
 
     attempts: int = 5
     base_delay: float = 0.5
     max_delay: float = 10.0
     max_retry_after: float = 60.0
+    patient: bool = False
 
 
 def backoff_delay(policy: RetryPolicy, failed_attempt: int, rng: random.Random) -> float:

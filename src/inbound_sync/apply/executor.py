@@ -17,8 +17,10 @@ from inbound_sync.errors import (
     ApiError,
     ConflictError,
     NotFoundError,
+    NotSent,
     OutcomeUnknown,
     PlanError,
+    RateLimited,
 )
 from inbound_sync.phone import display
 from inbound_sync.plan import ACTIONS, Change, Plan, Policy, RemoteRow, Snapshot, make_plan
@@ -41,7 +43,9 @@ class ApplyReport(NamedTuple):
 
     When that list or plan fails, `unverified` says why, `remaining` holds the changes not reported
     done, and `final` is None if the list failed: the outcomes are reported, never lost to the
-    last read.
+    last read. `expired`: the run's deadline passed before every change was started or sent.
+    `rate_limited` and `paused_s`: the 429s the API answered, and the seconds every request
+    was paused for them (the caller fills them in from the host's pacer).
     """
 
     outcomes: tuple[Outcome, ...]
@@ -49,6 +53,9 @@ class ApplyReport(NamedTuple):
     final: Snapshot | None
     interrupted: bool = False
     unverified: str | None = None
+    expired: bool = False
+    rate_limited: int = 0
+    paused_s: float = 0.0
 
     @property
     def converged(self) -> bool:
@@ -151,12 +158,15 @@ class Executor:
         on_outcome: Callable[[Outcome], None] | None = None,
         stop: asyncio.Event | None = None,
         abandon: asyncio.Event | None = None,
+        expired: asyncio.Event | None = None,
     ) -> None:
         self.account = account
         self.settings = settings
         self.on_outcome = on_outcome or (lambda _: None)
         self.stop = stop or asyncio.Event()
         self.abandon = abandon or asyncio.Event()
+        # The run's deadline: like `stop`, no new change starts, but nothing was interrupted.
+        self.expired = expired or asyncio.Event()
         self.rereader = Rereader(account, settings.reread_window)
         self._in_flight: set[asyncio.Task[object]] = set()
         self.labels: Mapping[str, str] = {}
@@ -225,32 +235,40 @@ class Executor:
         finally:
             self._in_flight.discard(task)
 
+    def _halted(self) -> str | None:
+        """Why no new change may start: "interrupted", "the run's deadline passed", or None."""
+        if self.stop.is_set():
+            return "interrupted"
+        return DEADLINE if self.expired.is_set() else None
+
     async def _verify(
         self, plan: Plan, desired: DesiredState, outcomes: tuple[Outcome, ...]
     ) -> ApplyReport:
         """List the account again and plan once more; a failure of either is reported."""
         interrupted = self.stop.is_set()
+        expired = self.expired.is_set() and any(o.status == "skipped" for o in outcomes)
         pending = plan._replace(changes=tuple(o.change for o in outcomes if o.status != "done"))
         try:
             final = await self._abandonable(self.account.snapshot)
         except ApiError as exc:
             why = f"the account could not be read after the changes: {exc}"
-            return ApplyReport(outcomes, pending, None, interrupted, why)
+            return ApplyReport(outcomes, pending, None, interrupted, why, expired)
         if final is None:
             why = "interrupted again: the account was not read after the changes"
-            return ApplyReport(outcomes, pending, None, True, why)
+            return ApplyReport(outcomes, pending, None, True, why, expired)
         outcomes = reconcile(outcomes, AccountView.of(final))
         try:
             remaining = make_plan(desired, final, Policy(desired.safety, allow_destructive=True))
         except PlanError as exc:
             why = f"the account after the changes cannot be planned: {exc}"
-            return ApplyReport(outcomes, pending, final, interrupted, why)
-        return ApplyReport(outcomes, remaining, final, interrupted)
+            return ApplyReport(outcomes, pending, final, interrupted, why, expired)
+        return ApplyReport(outcomes, remaining, final, interrupted, expired=expired)
 
     async def _guarded(self, change: Change, limit: asyncio.Semaphore) -> Outcome:
         async with limit:
-            if self.stop.is_set():
-                outcome = Outcome(change, "skipped", "not started: interrupted", attempts=0)
+            halted = self._halted()
+            if halted is not None:
+                outcome = Outcome(change, "skipped", f"not started: {halted}", attempts=0)
             else:
                 outcome = await self._abandonable(lambda: self._run(change)) or Outcome(
                     change, "failed", ABANDONED, attempts=1
@@ -267,9 +285,11 @@ class Executor:
             }
         )
         for attempt in range(1, self.settings.attempts + 1):
-            if attempt > 1 and self.stop.is_set():
+            halted = self._halted()
+            if attempt > 1 and halted is not None:
                 # The account showed the last attempt did not land: nothing is half done.
-                return Outcome(change, "skipped", NOT_RESENT, attempt - 1)
+                message = NOT_RESENT if self.stop.is_set() else f"not sent again: {halted}"
+                return Outcome(change, "skipped", message, attempt - 1)
             try:
                 await self.account.write(change)
                 return Outcome(change, "done", "done", attempt)
@@ -280,7 +300,7 @@ class Executor:
             except NotFoundError as exc:
                 verdict = await self._after_not_found(change, exc)
             except ApiError as exc:
-                verdict = ("failed", exc.detail)
+                verdict = self._after_error(exc)
             if verdict is not None:
                 return Outcome(change, verdict[0], verdict[1], attempt)
         message = (
@@ -288,6 +308,16 @@ class Executor:
             "the account does not show the change"
         )
         return Outcome(change, "failed", message, self.settings.attempts)
+
+    def _after_error(self, exc: ApiError) -> tuple[Status, str]:
+        """A write certainly not applied; skipped when the run stopped it waiting for its turn."""
+        halted = self._halted()
+        if isinstance(exc, NotSent) or (isinstance(exc, RateLimited) and halted is not None):
+            return (
+                "skipped",
+                f"not applied: {halted or 'the run stopped'} while it waited its turn",
+            )
+        return ("failed", exc.detail)
 
     async def _reread(self) -> AccountView | None:
         try:
@@ -357,6 +387,7 @@ ABANDONED = (
     "run `inbound-sync plan` to see whether it was applied"
 )
 NOT_RESENT = "not sent again: interrupted, and the account does not show the last attempt"
+DEADLINE = "the run's deadline passed"
 
 
 def reconcile(outcomes: tuple[Outcome, ...], final: AccountView) -> tuple[Outcome, ...]:
@@ -381,6 +412,7 @@ async def apply_plan(
     on_outcome: Callable[[Outcome], None] | None = None,
     stop: asyncio.Event | None = None,
     abandon: asyncio.Event | None = None,
+    expired: asyncio.Event | None = None,
 ) -> ApplyReport:
     """Apply `plan` and verify; see Executor."""
-    return await Executor(account, settings, on_outcome, stop, abandon).run(plan, desired)
+    return await Executor(account, settings, on_outcome, stop, abandon, expired).run(plan, desired)

@@ -7,7 +7,13 @@ from typing import Any
 import click
 
 from inbound_sync import __version__
-from inbound_sync.cli.common import api_options, connection, format_option
+from inbound_sync.cli.common import (
+    DEFAULT_TIMEOUT_TOTAL,
+    api_options,
+    connection,
+    format_option,
+    positive,
+)
 from inbound_sync.errors import UsageError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -174,6 +180,22 @@ def history(number: str, paths: tuple[str, ...], **kwargs: Any) -> int:
     type=click.IntRange(1, 64),
     help="Changes in flight at once, within a phase.",
 )
+@click.option(
+    "--max-rate",
+    callback=positive("requests per second"),
+    metavar="N",
+    help="Requests per second at most, reads included; fractions allowed (default:"
+    " $INBOUND_SYNC_MAX_RATE, else the config's apply: max_rate, else the API's 429s"
+    " set the pace).",
+)
+@click.option(
+    "--timeout-total",
+    callback=positive("seconds"),
+    default=f"{DEFAULT_TIMEOUT_TOTAL:g}",
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop starting changes after this long; the rest are reported as not applied.",
+)
 @format_option()
 @click.option("--log-file", metavar="FILE", help="Write one JSON line per API call.")
 @click.option("--undo-out", metavar="FILE", help="Save a plan that restores every changed number.")
@@ -272,16 +294,34 @@ def sandbox() -> None:
 @click.option("--seed", type=click.Path(exists=True, dir_okay=False), help="Seed YAML file.")
 @click.option("--latency-ms", default=0, show_default=True, type=click.IntRange(0, 60_000))
 @click.option(
+    "--rate-limit",
+    callback=positive("requests per second"),
+    metavar="N",
+    help="Answer 429 with Retry-After beyond N requests per second per API key (burst: N).",
+)
+@click.option(
     "--admin-token",
     envvar="INBOUND_SYNC_SANDBOX_ADMIN_TOKEN",
     help="Token for the /_sandbox/ admin endpoints (default: from the seed, else generated).",
 )
 def serve(
-    host: str, port: int, db: str, seed: str | None, latency_ms: int, admin_token: str | None
+    host: str,
+    port: int,
+    db: str,
+    seed: str | None,
+    latency_ms: int,
+    rate_limit: float | None,
+    admin_token: str | None,
 ) -> int:
     """Serve the sandbox until Ctrl-C; binds loopback by default and logs its URL."""
     from inbound_sync.cli.sandbox import run_serve
 
     return run_serve(
-        host=host, port=port, db=db, seed=seed, latency_ms=latency_ms, admin_token=admin_token
+        host=host,
+        port=port,
+        db=db,
+        seed=seed,
+        latency_ms=latency_ms,
+        admin_token=admin_token,
+        rate_limit=rate_limit,
     )

@@ -8,20 +8,34 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
 import click
 
-from inbound_sync.api import ConnectionSettings, RequestRecord
+from inbound_sync.api import (
+    ConnectionSettings,
+    Pacer,
+    Pacers,
+    PaceSettings,
+    PauseEvent,
+    RequestRecord,
+    WaitNotice,
+    format_wait,
+)
+from inbound_sync.api.client import utc_now
+from inbound_sync.api.records import iso_time
 from inbound_sync.apply import ApplyReport, ClientAccount, Outcome, Settings, apply_plan
 from inbound_sync.apply.undo import undo_state
 from inbound_sync.cli.common import (
+    ENV_MAX_RATE,
     Connection,
     append_step_summary,
     load_config,
     open_client,
+    positive_number,
     private_file,
     settings_for,
     write_private,
@@ -30,6 +44,8 @@ from inbound_sync.config import DesiredState
 from inbound_sync.errors import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
+    ApiError,
+    InboundSyncError,
     PlanRefused,
     StalePlan,
     UsageError,
@@ -56,6 +72,8 @@ class Options(NamedTuple):
     fmt: str
     log_file: str | None
     undo_out: str | None
+    max_rate: float | None = None
+    timeout_total: float = 5 * 3600.0
 
 
 class Prepared(NamedTuple):
@@ -71,19 +89,55 @@ def run_apply(paths: Sequence[str], conn: Connection, options: Options) -> int:
         raise UsageError(
             "--allow-destructive is recorded in the saved plan; make the plan again with it"
         )
-    settings = settings_for(conn)
+    deadline = time.monotonic() + options.timeout_total
+    # A 429 is no attempt here: the client waits as long as the API asks, within the deadline.
+    settings = _patient(settings_for(conn))
+    rate = options.max_rate or _env_rate()
     # Every input is checked before the first request: a bad file never costs a network call,
     # and an undo plan that cannot be saved is found before the changes it would undo.
     saved = _read_plan_file(options.plan_file, settings) if options.plan_file else None
     source: DesiredState | SavedPlan = saved if saved is not None else load_config(paths)
     if options.undo_out:
         _check_writable(options.undo_out)
+    desired = source.desired if isinstance(source, SavedPlan) else source
+    pace = PaceSettings(rate or desired.max_rate, options.concurrency)
+    pacer = Pacers(pace).for_url(settings.base_url)
     with _log(options.log_file) as log:
-        prepared = asyncio.run(_prepare(conn, settings, source, options, log))
+        run = Run(conn, settings, pacer, deadline, log)
+        prepared = asyncio.run(_prepare(run, source, options))
         if not _review(prepared, options):
             return 0
-        result, signalled = asyncio.run(_execute(conn, settings, prepared, options, log))
+        result, signalled = asyncio.run(_execute(run, prepared, options))
+        _log_totals(log, result)
     return _finish(result, prepared, options, settings, signalled)
+
+
+class Run(NamedTuple):
+    """What both halves of an apply share: the API, its host's pacer, the deadline, the log."""
+
+    conn: Connection
+    settings: ConnectionSettings
+    pacer: Pacer
+    deadline: float
+    log: AuditLog | None
+
+
+def _patient(settings: ConnectionSettings) -> ConnectionSettings:
+    return settings._replace(retry=settings.retry._replace(patient=True))
+
+
+def _env_rate() -> float | None:
+    text = os.environ.get(ENV_MAX_RATE, "").strip()
+    if not text:
+        return None
+    rate = positive_number(text)
+    if rate is None:
+        # The value is not echoed, as no value read from the environment is.
+        raise UsageError(
+            f"{ENV_MAX_RATE} must be a number of requests per second greater than 0"
+            " (such as 2 or 0.5)"
+        )
+    return rate
 
 
 def _read_plan_file(path: str, settings: ConnectionSettings) -> SavedPlan:
@@ -123,15 +177,20 @@ def _review(prepared: Prepared, options: Options) -> bool:
     return True
 
 
-async def _prepare(
-    conn: Connection,
-    settings: ConnectionSettings,
-    source: DesiredState | SavedPlan,
-    options: Options,
-    log: Callable[[RequestRecord], None] | None,
-) -> Prepared:
-    async with open_client(conn, settings, on_request=log) as client:
-        snapshot = await ClientAccount(client).snapshot()
+async def _prepare(run: Run, source: DesiredState | SavedPlan, options: Options) -> Prepared:
+    with _deadline(run.deadline) as expired:
+        async with open_client(
+            run.conn, run.settings, on_request=run.log, pacer=run.pacer, stop=expired
+        ) as client:
+            try:
+                snapshot = await ClientAccount(client).snapshot()
+            except ApiError as exc:
+                if not expired.is_set():
+                    raise
+                raise InboundSyncError(
+                    f"the run's deadline (--timeout-total {options.timeout_total:g} s) passed"
+                    f" before the account could be read; nothing was written: {exc}"
+                ) from None
     if isinstance(source, SavedPlan):
         return _from_saved(str(options.plan_file), source, snapshot)
     policy = Policy(source.safety, options.allow_destructive)
@@ -166,60 +225,126 @@ def _approve(auto_approve: bool) -> None:
 
 
 @contextlib.contextmanager
-def _log(path: str | None) -> Iterator[Callable[[RequestRecord], None] | None]:
-    """JSON lines, one per API call, in an owner-only file; None without --log-file."""
+def _log(path: str | None) -> Iterator[AuditLog | None]:
+    """The audit log in an owner-only file; None without --log-file."""
     if path is None:
         yield None
         return
     with private_file(path) as handle:
-        yield lambda record: _log_line(handle, record)
+        yield AuditLog(handle)
 
 
-def _log_line(handle: TextIO, record: RequestRecord) -> None:
-    tag = dict(record.tag or {})
-    entry = {
-        "time": record.time,
-        "action": tag.get("action", "list"),
-        "number": tag.get("number"),
-        "inbound_id": tag.get("inbound_id") or None,
-        "method": record.method,
-        "path": record.path,
-        "status": record.status,
-        "attempt": record.attempt,
-        "duration": round(record.duration_s, 4),
-        "outcome": record.outcome,
-        "error": record.error,
-    }
-    if "target" in tag:  # a fleet's apply says which account each call went to
-        entry["target"] = tag["target"]
-    handle.write(json.dumps(entry, sort_keys=True) + "\n")
-    handle.flush()
+class AuditLog:
+    """JSON lines: one per API call (the log is called with each RequestRecord), one per pause
+    of every request for the API's rate limit, and a closing summary of the run."""
+
+    def __init__(self, handle: TextIO) -> None:
+        self.handle = handle
+
+    def __call__(self, record: RequestRecord) -> None:
+        tag = dict(record.tag or {})
+        self.write(
+            time=record.time,
+            action=tag.get("action", "list"),
+            number=tag.get("number"),
+            inbound_id=tag.get("inbound_id") or None,
+            method=record.method,
+            path=record.path,
+            status=record.status,
+            attempt=record.attempt,
+            duration=round(record.duration_s, 4),
+            outcome=record.outcome,
+            error=record.error,
+            # A fleet's apply says which account each call went to.
+            **({"target": tag["target"]} if "target" in tag else {}),
+        )
+
+    def pause(self, event: PauseEvent) -> None:
+        if event.kind == "begin":
+            self.write(action="pause", duration=round(event.seconds, 4), retry_after=event.asked)
+
+    def totals(self, report: ApplyReport) -> None:
+        self.write(
+            action="summary",
+            **render_report.counts(report),
+            rate_limited=report.rate_limited,
+            paused=round(report.paused_s, 4),
+            deadline_passed=report.expired,
+        )
+
+    def write(self, **fields: object) -> None:
+        # Every line has the keys of an API call's line, so that readers may index any of them.
+        entry = {**dict.fromkeys(_CALL_KEYS), "time": iso_time(utc_now()), **fields}
+        self.handle.write(json.dumps(entry, sort_keys=True) + "\n")
+        self.handle.flush()
+
+
+_CALL_KEYS = (
+    *("number", "inbound_id", "method", "path", "status"),
+    *("attempt", "duration", "outcome", "error"),
+)
+
+
+def _log_totals(log: AuditLog | None, report: ApplyReport) -> None:
+    if log is not None:
+        log.totals(report)
 
 
 async def _execute(
-    conn: Connection,
-    settings: ConnectionSettings,
-    prepared: Prepared,
-    options: Options,
-    log: Callable[[RequestRecord], None] | None,
+    run: Run, prepared: Prepared, options: Options
 ) -> tuple[ApplyReport, int | None]:
     """The report, and the exit code of the signal that interrupted it, if one did."""
-    interruption = Interruption(asyncio.get_running_loop())
-    with interruption.handling():
-        # The client's waits between attempts end at once on a signal, too.
-        async with open_client(conn, settings, on_request=log, stop=interruption.stop) as client:
+    # `halt` ends the client's waits: a signal sets it, and so does the deadline.
+    halt = asyncio.Event()
+    interruption = Interruption(asyncio.get_running_loop(), halt)
+    with interruption.handling(), _deadline(run.deadline, halt) as expired:
+        async with open_client(
+            run.conn,
+            run.settings,
+            on_request=run.log,
+            on_wait=_unless_shared,
+            pacer=run.pacer,
+            stop=halt,
+        ) as client:
             account = ClientAccount(client, prepared.desired.service)
-            with _progress(len(prepared.plan.changes)) as on_outcome:
+            with _progress(len(prepared.plan.changes), run) as on_outcome:
                 report = await apply_plan(
                     account,
                     prepared.plan,
                     prepared.desired,
-                    Settings(concurrency=options.concurrency, attempts=settings.retry.attempts),
+                    Settings(concurrency=options.concurrency, attempts=run.settings.retry.attempts),
                     on_outcome,
                     interruption.stop,
                     interruption.abandon,
+                    expired,
                 )
+    totals = run.pacer.state
+    report = report._replace(rate_limited=totals.rate_limited, paused_s=totals.paused_s)
     return report, interruption.exit_code
+
+
+def _unless_shared(notice: WaitNotice) -> None:
+    """Waits announced on stderr, but for the pauses of every request, which the progress
+    shows instead."""
+    if not notice.shared:
+        write(format_wait(notice), err=True)
+
+
+@contextlib.contextmanager
+def _deadline(at: float, *also: asyncio.Event) -> Iterator[asyncio.Event]:
+    """An event set when time.monotonic() reaches `at` (the run's deadline), with `also`."""
+    expired = asyncio.Event()
+
+    def expire() -> None:
+        expired.set()
+        for event in also:
+            event.set()
+
+    timer = asyncio.get_running_loop().call_later(max(0.0, at - time.monotonic()), expire)
+    try:
+        yield expired
+    finally:
+        timer.cancel()
 
 
 GRACE_S = 10.0
@@ -240,11 +365,13 @@ class Interruption:
     audit log and the undo plan are still written, and the exit code is 128 + the first signal.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, halt: asyncio.Event | None = None) -> None:
         self.loop = loop
         self.stop = asyncio.Event()
         self.abandon = asyncio.Event()
         self.first: int | None = None
+        # Set with `stop`: the client's waits end on it, and on the run's deadline too.
+        self.halt = halt
 
     @property
     def exit_code(self) -> int | None:
@@ -276,6 +403,8 @@ class Interruption:
                 err=True,
             )
             self.stop.set()
+            if self.halt is not None:
+                self.halt.set()
             self.loop.call_later(GRACE_S, self._give_up, "they took too long")
         else:
             self._give_up(f"a second signal, {_SIGNALS[signum].split(' (')[0].lower()}")
@@ -292,20 +421,83 @@ class Interruption:
 
 
 @contextlib.contextmanager
-def _progress(total: int) -> Iterator[Callable[[Outcome], None]]:
-    """A progress bar on a terminal, else one line per finished change (both on stderr)."""
-    if sys.stderr.isatty():
-        with click.progressbar(length=total, label="Applying", file=sys.stderr) as bar:
-            yield lambda _outcome: bar.update(1)
-        return
-    done = 0
+def _progress(total: int, run: Run) -> Iterator[Callable[[Outcome], None]]:
+    """A progress bar on a terminal, else one line per finished change (both on stderr); both
+    say when every request pauses for the API's rate limit, and the audit log records it."""
+    progress = _Bar(total) if sys.stderr.isatty() else _Lines(total)
+    log = run.log
 
-    def line(outcome: Outcome) -> None:
-        nonlocal done
-        done += 1
-        write(render_report.progress_line(outcome, done, total), err=True)
+    def paused(event: PauseEvent) -> None:
+        progress.pause(event)
+        if log is not None:
+            log.pause(event)
 
-    yield line
+    run.pacer.on_pause = paused
+    try:
+        with progress:
+            yield progress.outcome
+    finally:
+        run.pacer.on_pause = None
+
+
+class _Lines:
+    """One line per finished change, and a line where a pause begins and where it ends."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+
+    def __enter__(self) -> _Lines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def outcome(self, outcome: Outcome) -> None:
+        self.done += 1
+        write(render_report.progress_line(outcome, self.done, self.total), err=True)
+
+    def pause(self, event: PauseEvent) -> None:
+        write(render_report.pause_line(event.kind, event.seconds, event.asked), err=True)
+
+
+class _Bar:
+    """click's progress bar, followed by the pace and the time left, or by the pause."""
+
+    def __init__(self, total: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.total = total
+        self.clock = clock
+        self.started = clock()
+        self.done = 0
+        self.bar = click.progressbar(
+            length=total,
+            label="Applying",
+            file=sys.stderr,
+            show_eta=False,
+            item_show_func=lambda status: status,
+        )
+
+    def __enter__(self) -> _Bar:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.bar.__exit__(*exc)
+
+    def status(self) -> str:
+        return render_report.progress_status(self.done, self.total, self.clock() - self.started)
+
+    def outcome(self, _outcome: Outcome) -> None:
+        self.done += 1
+        self.bar.update(1, self.status())
+
+    def pause(self, event: PauseEvent) -> None:
+        if event.kind == "begin":
+            shown = render_report.waiting_for_rate_limit(event.seconds, event.asked)
+        else:
+            shown = self.status()
+        self.bar.current_item = shown
+        self.bar.render_progress()
 
 
 def _finish(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import tempfile
@@ -57,6 +58,43 @@ def api_options(func: F) -> F:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def positive(unit: str) -> Callable[[click.Context, click.Parameter, str | None], float | None]:
+    """An option callback: a finite number greater than 0, fractions allowed, else a usage
+    error naming the option and the value given (a rate, a duration)."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+        if value is None:
+            return None
+        number = positive_number(value)
+        if number is None:
+            raise click.BadParameter(
+                f"{value!r} is not a number of {unit} greater than 0 (such as 2 or 0.5)",
+                ctx,
+                param,
+            )
+        return number
+
+    return check
+
+
+def positive_number(value: object) -> float | None:
+    """`value` as a finite float greater than 0, or None (nan, inf, 0, -1, '', 'fast')."""
+    if isinstance(value, float):
+        number = value
+    else:
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            return None
+    return number if math.isfinite(number) and number > 0 else None
+
+
+DEFAULT_TIMEOUT_TOTAL = 5 * 3600.0
+"""Apply's deadline: five hours, more than 10,000 changes take at 50 requests a minute (the
+lowest limit the telephony provider documents), and under the six hours a CI job may run."""
+ENV_MAX_RATE = "INBOUND_SYNC_MAX_RATE"
 
 
 def connection(kwargs: dict[str, Any]) -> Connection:

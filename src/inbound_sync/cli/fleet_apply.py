@@ -15,8 +15,16 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
+from inbound_sync.api.pacing import Pacers, PaceSettings
 from inbound_sync.apply import ClientAccount, Outcome, Settings
-from inbound_sync.cli.apply import Interruption, Options, _approve, _check_writable, _log
+from inbound_sync.cli.apply import (
+    Interruption,
+    Options,
+    _approve,
+    _check_writable,
+    _env_rate,
+    _log,
+)
 from inbound_sync.cli.common import Connection, append_step_summary, write_private
 from inbound_sync.cli.fleet import (
     Clients,
@@ -49,7 +57,7 @@ from inbound_sync.render import fleet as render
 from inbound_sync.render import report as render_report
 
 if TYPE_CHECKING:
-    from inbound_sync.api import RequestRecord
+    from inbound_sync.api import ConnectionSettings, RequestRecord
 
 
 class Source(NamedTuple):
@@ -78,7 +86,9 @@ def run_apply(
     if options.undo_out:
         _check_writable(options.undo_out)
     with _log(options.log_file) as log:
-        clients = Clients(conn, settings, _tagged(log) if log else None)
+        clients = Clients(
+            conn, settings, _tagged(log) if log else None, _shared_pacers(settings, options)
+        )
         plan = asyncio.run(_prepare(run, clients, source, options))
         if not _review(plan, options):
             return 0
@@ -288,3 +298,12 @@ def _write_undo(path: str, report: FleetReport, fleet: str) -> None:
         f"inbound-sync apply --fleet {fleet} --plan {path}",
         err=True,
     )
+
+
+def _shared_pacers(
+    settings: Mapping[str, ConnectionSettings], options: Options
+) -> dict[str, dict[str, object]]:
+    """One pacer per API host for the whole fleet: targets on one system share its rate limit,
+    and --concurrency bounds them together."""
+    pacers = Pacers(PaceSettings(options.max_rate or _env_rate(), options.concurrency))
+    return {s.base_url: {"pacer": pacers.for_url(s.base_url)} for s in settings.values()}

@@ -28,6 +28,7 @@ def run_serve(
     seed: str | None,
     latency_ms: int,
     admin_token: str | None,
+    rate_limit: float | None = None,
 ) -> int:
     """Serve until Ctrl-C, logging the URL, the tenants' API keys and the admin token to stderr."""
     _require_extra()
@@ -35,9 +36,13 @@ def run_serve(
 
     app = _create_app(db=db, seed=seed, latency_ms=latency_ms, admin_token=admin_token)
     controller = app.state.sandbox
+    if rate_limit is not None:
+        controller.set_rate_limit({"rate": rate_limit})
 
     def announce(url: str) -> None:
         write(format_banner(url, controller.api_keys(), controller.admin_token), err=True)
+        if rate_limit is not None:
+            write(f"  rate limit {rate_limit:g} requests per second per API key", err=True)
         if not is_loopback(host):
             write(f"Warning: listening on {host}, reachable from other machines.", err=True)
 

@@ -71,6 +71,19 @@ class Safety(BaseModel):
     )
 
 
+class ApplyOptions(BaseModel):
+    """How `apply` talks to the API."""
+
+    model_config = _MODEL
+    max_rate: float | None = Field(
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Requests per second at most, reads included (fractions allowed); "
+        "--max-rate and INBOUND_SYNC_MAX_RATE take precedence.",
+    )
+
+
 class NumberEntry(BaseModel):
     """One inbound number and where it routes."""
 
@@ -119,6 +132,7 @@ class ConfigFile(BaseModel):
         None, description="What to do with account numbers not declared anywhere."
     )
     safety: Safety | None = None
+    apply: ApplyOptions | None = None
     numbers: list[NumberEntry] = Field(default_factory=list)
 
     @field_validator("version", mode="before")

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import pydantic
 
-from inbound_sync.config.model import ConfigFile, Defaults, NumberEntry, Safety
+from inbound_sync.config.model import ApplyOptions, ConfigFile, Defaults, NumberEntry, Safety
 from inbound_sync.config.source import YamlDocument, line_of
 from inbound_sync.config.state import DesiredNumber, DesiredState, SafetyPolicy, Unmanaged
 from inbound_sync.errors import ConfigIssue
@@ -151,6 +151,7 @@ def _allowed_keys(parent: tuple[int | str, ...]) -> list[str]:
     models: dict[str, type[pydantic.BaseModel]] = {
         "defaults": Defaults,
         "safety": Safety,
+        "apply": ApplyOptions,
         "numbers": NumberEntry,
     }
     model = models.get(str(parent[0]))
@@ -182,6 +183,7 @@ def resolve(
     defaults = _single(files, "defaults", issues) or Defaults()
     unmanaged: Unmanaged = _single(files, "unmanaged", issues) or "ignore"
     safety = _single(files, "safety", issues) or Safety()
+    options = _single(files, "apply", issues) or ApplyOptions()
     assistants = _merge_aliases(files, "assistants", issues)
     strategies = _merge_aliases(files, "strategies", issues)
     phones = iter(
@@ -213,6 +215,7 @@ def resolve(
         assistants=dict(sorted(assistants.items())),
         strategies=dict(sorted(strategies.items())),
         files=tuple(f.path for f in files),
+        max_rate=options.max_rate,
     )
     return state, []
 

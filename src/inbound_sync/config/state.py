@@ -43,6 +43,8 @@ class DesiredState(NamedTuple):
     files: tuple[str, ...] = ()
     purpose: Purpose = "config"
     """"undo" for the state an undo plan restores: it covers only the numbers an apply changed."""
+    max_rate: float | None = None
+    """The config's `apply: max_rate`: requests per second at most, when set."""
 
     def by_number(self) -> dict[str, DesiredNumber]:
         """Declared numbers keyed by normalized number."""

@@ -58,10 +58,13 @@ def dumps(document: dict[str, Any]) -> str:
 
 
 def desired_document(desired: DesiredState) -> dict[str, Any]:
-    # "purpose" appears only in undo plans, so that every other plan document stays as it was.
+    # "purpose" appears only in undo plans, and "max_rate" only when the config sets one, so
+    # that every other plan document stays as it was.
     purpose = {"purpose": desired.purpose} if desired.purpose != "config" else {}
+    rate = {"max_rate": desired.max_rate} if desired.max_rate is not None else {}
     return {
         **purpose,
+        **rate,
         "region": desired.region,
         "service": desired.service,
         "unmanaged": desired.unmanaged,
@@ -103,6 +106,7 @@ class _Desired(_Model):
     files: list[str]
     numbers: list[_Number]
     purpose: Literal["config", "undo"] = "config"
+    max_rate: float | None = pydantic.Field(None, gt=0, allow_inf_nan=False)
 
 
 class _Options(_Model):
@@ -150,6 +154,7 @@ def _to_state(doc: _Desired) -> DesiredState:
         strategies=doc.strategies,
         files=tuple(doc.files),
         purpose=doc.purpose,
+        max_rate=doc.max_rate,
     )
 
 

@@ -37,8 +37,51 @@ def progress_line(outcome: Outcome, index: int, total: int) -> str:
 
 def summary_line(report: ApplyReport) -> str:
     c = counts(report)
+    if report.expired and not report.interrupted:
+        return (
+            f"Stopped at the run's deadline: {c['done']} done, {c['failed']} failed,"
+            f" {c['skipped']} skipped (not applied)."
+        )
     head = "Interrupted" if report.interrupted else "Apply finished"
     return f"{head}: {c['done']} done, {c['failed']} failed, {c['skipped']} skipped."
+
+
+def rate_limit_line(report: ApplyReport) -> str | None:
+    """How the API's rate limit slowed the run; None when it never answered 429."""
+    if not report.rate_limited:
+        return None
+    answers = "answer" if report.rate_limited == 1 else "answers"
+    return (
+        f"Rate limit: {report.rate_limited} {answers} 429 from the API;"
+        f" every request paused {seconds(report.paused_s)} s in all."
+    )
+
+
+def seconds(value: float) -> str:
+    """'0.5', '12', '1,234': a duration as people read it."""
+    return f"{value:,.0f}" if value >= 10 else f"{value:.2g}"
+
+
+def pause_line(kind: str, wait: float, asked: bool) -> str:
+    """The line the progress log prints when a pause of every request begins or ends."""
+    if kind == "end":
+        return f"Resumed after a pause of {seconds(wait)} s for the API's rate limit."
+    return f"Paused: {waiting_for_rate_limit(wait, asked)}; every request waits."
+
+
+def waiting_for_rate_limit(wait: float, asked: bool) -> str:
+    """'waiting for the API's rate limit (Retry-After 30 s)'."""
+    why = f"Retry-After {seconds(wait)} s" if asked else f"backing off {seconds(wait)} s"
+    return f"waiting for the API's rate limit ({why})"
+
+
+def progress_status(done: int, total: int, elapsed: float) -> str:
+    """'12.5/s, 1:20 left': the pace of the changes so far, and the time the rest would take."""
+    if done == 0 or elapsed <= 0:
+        return ""
+    rate = done / elapsed
+    left = round((total - done) / rate)
+    return f"{rate:.3g}/s, {left // 60}:{left % 60:02d} left"
 
 
 def convergence_line(report: ApplyReport, esc: escape.Escape) -> str:
@@ -56,7 +99,7 @@ def format_text(report: ApplyReport, *, color: bool = False) -> str:
         mark = style(MARKS[o.status], color, fg=COLORS[o.status], bold=True)
         number = words.number(o.change, escape.text)
         lines.append(f"  {mark} {o.change.action:<6} {number:<18} {escape.text(o.message)}")
-    lines += ["", summary_line(report), convergence_line(report, escape.text)]
+    lines += ["", summary_line(report), *_limited(report), convergence_line(report, escape.text)]
     plan = report.remaining
     if report.unverified is None:
         lines += [
@@ -64,6 +107,11 @@ def format_text(report: ApplyReport, *, color: bool = False) -> str:
             for c in plan.changes
         ]
     return "\n".join(lines) + "\n"
+
+
+def _limited(report: ApplyReport) -> list[str]:
+    line = rate_limit_line(report)
+    return [line] if line is not None else []
 
 
 def document(report: ApplyReport) -> dict[str, Any]:
@@ -83,6 +131,11 @@ def document(report: ApplyReport) -> dict[str, Any]:
         "verified": report.unverified is None,
         "verification_error": report.unverified,
         "interrupted": report.interrupted,
+        "deadline_passed": report.expired,
+        "rate_limit": {
+            "answered_429": report.rate_limited,
+            "paused_s": round(report.paused_s, 3),
+        },
         "remaining": [change_data(c) for c in report.remaining.changes],
     }
 
@@ -97,6 +150,7 @@ def format_markdown(report: ApplyReport) -> str:
         "",
         f"**{summary_line(report)} {convergence_line(report, escape.markdown)}**",
         "",
+        *(f"{line}\n" for line in _limited(report)),
     ]
     if report.outcomes:
         lines += ["| | Action | Number | Result |", "|---|---|---|---|"]
@@ -123,5 +177,5 @@ def format_github(report: ApplyReport) -> str:
     converged = convergence_line(report, escape.text)
     if not report.converged:
         lines.append(annotation("error", converged, None, "inbound-sync apply"))
-    lines += [summary_line(report), converged]
+    lines += [summary_line(report), *_limited(report), converged]
     return "\n".join(lines) + "\n"

@@ -8,6 +8,8 @@ It implements the contract of shared/reference/inbound-api.md on its own and sha
     app      the Starlette app: the five /inbound/ operations and the /_sandbox/ admin
              endpoints; create_app(), and the Sandbox controller at app.state.sandbox
     faults   fault rules (errors, 429, HTML pages, dropped connections, slowness, random)
+    ratelimit  a token bucket per API key answering 429 with Retry-After, as a vendor limits
+             an account
     server   uvicorn serving: running_server() in a thread for tests, serve_forever() for the CLI
 
 In-process use:

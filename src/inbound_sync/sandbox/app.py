@@ -27,7 +27,8 @@ from starlette.routing import Route, compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from inbound_sync.phone import PhoneError, normalize
-from inbound_sync.sandbox.faults import FaultBook, inject
+from inbound_sync.sandbox.faults import FaultBook, drain_request, inject
+from inbound_sync.sandbox.ratelimit import RateLimiter, parse_rate_limit
 from inbound_sync.sandbox.store import (
     REFERENCES,
     REGION,
@@ -75,11 +76,16 @@ class Counters:
         self._lock = threading.Lock()
         self._requests: Counter[str] = Counter()
         self._faults: Counter[str] = Counter()
+        self._limited: Counter[str] = Counter()
         self._writes = 0
 
     def request(self, route: str) -> None:
         with self._lock:
             self._requests[route] += 1
+
+    def limited(self, route: str) -> None:
+        with self._lock:
+            self._limited[route] += 1
 
     def write(self) -> None:
         with self._lock:
@@ -93,6 +99,7 @@ class Counters:
         with self._lock:
             self._requests.clear()
             self._faults.clear()
+            self._limited.clear()
             self._writes = 0
 
     def snapshot(self) -> dict[str, Any]:
@@ -101,6 +108,7 @@ class Counters:
                 "requests": dict(sorted(self._requests.items())),
                 "writes": self._writes,
                 "faults": dict(sorted(self._faults.items())),
+                "rate_limited": dict(sorted(self._limited.items())),
             }
 
 
@@ -116,12 +124,15 @@ class Sandbox:
         self.latency_ms = latency_ms
         self.faults = FaultBook()
         self.counters = Counters()
+        self.limiter = RateLimiter()
 
     def reset(self, *, seed: bool = True) -> None:
-        """Empty the data, faults and counters; reload the initial seed unless seed=False."""
+        """Empty the data, faults and counters, and refill the rate limit's buckets (the limit
+        stays, as the latency does); reload the initial seed unless seed=False."""
         self.store.clear()
         self.faults.clear()
         self.counters.clear()
+        self.limiter.refill()
         if seed and self.initial_seed is not None:
             self.store.load(self.initial_seed)
 
@@ -147,10 +158,16 @@ class Sandbox:
     def set_latency(self, ms: int) -> None:
         self.latency_ms = ms
 
+    def set_rate_limit(self, limit: object | None) -> None:
+        """Limit each API key's requests ({"rate": ..., "burst": ..., "retry_after": ...}, see
+        `ratelimit`); None lifts the limit. ValueError names a bad field."""
+        self.limiter.set(None if limit is None else parse_rate_limit(limit))
+
     def stats(self) -> dict[str, Any]:
         return {
             **self.counters.snapshot(),
             "latency_ms": self.latency_ms,
+            "rate_limit": self.limiter.describe(),
             "armed": self.faults.describe(),
         }
 
@@ -188,8 +205,11 @@ def create_app(
     admin_token: str | None = None,
     latency_ms: int = 0,
     clock: Clock | None = None,
+    rate_limit: Mapping[str, Any] | None = None,
 ) -> Starlette:
-    """A sandbox over `db`; the seed fills an empty database (an existing file keeps its data)."""
+    """A sandbox over `db`; the seed fills an empty database (an existing file keeps its data).
+
+    `rate_limit` limits each API key's requests from the start (see `ratelimit`)."""
     initial = _read_seed(seed)
     store = Store(db, clock=clock or utc_now)
     try:
@@ -200,6 +220,8 @@ def create_app(
         raise
     token = admin_token or (initial.admin_token if initial else None) or secrets.token_urlsafe(16)
     sandbox = Sandbox(store, seed=initial, admin_token=token, latency_ms=latency_ms)
+    if rate_limit is not None:
+        sandbox.set_rate_limit(dict(rate_limit))
     app = Starlette(
         routes=[*_Api(sandbox).routes(), *_Admin(sandbox).routes()],
         middleware=[Middleware(_Traffic, sandbox=sandbox)],
@@ -222,7 +244,8 @@ def _read_seed(seed: Mapping[str, Any] | str | Path | None) -> Seed | None:
 
 
 class _Traffic:
-    """Counts, delays and faults API requests; admin requests pass through untouched."""
+    """Counts, delays, rate-limits and faults API requests; admin requests pass through
+    untouched."""
 
     def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
         self.app = app
@@ -238,6 +261,12 @@ class _Traffic:
         if self.sandbox.latency_ms:
             # Non-blocking, so that concurrent requests overlap as they would on a real server.
             await asyncio.sleep(self.sandbox.latency_ms / 1000)
+        wait = self.sandbox.limiter.check(_scope_bearer(scope))
+        if wait is not None:
+            self.sandbox.counters.limited(f"{method} {_route_of(path)}")
+            await drain_request(receive)
+            await _too_many(wait)(scope, receive, send)
+            return
         fault = self.sandbox.faults.pick(method, path)
         if fault is None:
             await self.app(scope, receive, send)
@@ -245,6 +274,20 @@ class _Traffic:
         self.sandbox.counters.fault(fault.kind)
         _log.info("sandbox fault %s on %s %s", fault.kind, method, path)
         await inject(fault, self.app, scope, receive, send)
+
+
+def _scope_bearer(scope: Scope) -> str:
+    """The bearer key of a request, read from its ASGI scope: the rate limit's bucket."""
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" else ""
+    return ""
+
+
+def _too_many(retry_after: str) -> Response:
+    body = {"success": False, "message": "Too Many Requests (sandbox rate limit)"}
+    return JSONResponse(body, status_code=429, headers={"Retry-After": retry_after})
 
 
 def _route_of(path: str) -> str:
@@ -311,6 +354,8 @@ class _Admin:
             Route("/_sandbox/strategies/{strategy_id}", self.delete_strategy, methods=["DELETE"]),
             Route("/_sandbox/assistants/{assistant_id}", self.delete_assistant, methods=["DELETE"]),
             Route("/_sandbox/latency", self.latency, methods=["POST"]),
+            Route("/_sandbox/rate-limit", self.rate_limit, methods=["POST"]),
+            Route("/_sandbox/rate-limit", self.lift_rate_limit, methods=["DELETE"]),
             Route("/_sandbox/faults", self.add_faults, methods=["POST"]),
             Route("/_sandbox/faults", self.clear_faults, methods=["DELETE"]),
             Route("/_sandbox/stats", self.stats, methods=["GET"]),
@@ -355,6 +400,19 @@ class _Admin:
             raise ApiFailure(400, "ms must be an integer between 0 and 60000")
         self.sandbox.set_latency(ms)
         return _ok("Latency set", {"ms": ms})
+
+    async def rate_limit(self, request: Request) -> Response:
+        self.sandbox.authorize_admin(request)
+        try:
+            self.sandbox.set_rate_limit(await _json_object(request))
+        except ValueError as exc:
+            raise ApiFailure(400, f"Invalid rate limit: {exc}") from None
+        return _ok("Rate limit set", self.sandbox.limiter.describe())
+
+    async def lift_rate_limit(self, request: Request) -> Response:
+        self.sandbox.authorize_admin(request)
+        self.sandbox.set_rate_limit(None)
+        return _ok("Rate limit lifted", None)
 
     async def add_faults(self, request: Request) -> Response:
         self.sandbox.authorize_admin(request)

@@ -52,6 +52,7 @@ __all__ = [
     "ConnectionDropped",
     "Fault",
     "FaultBook",
+    "drain_request",
     "inject",
     "parse_random",
     "parse_rule",
@@ -263,7 +264,7 @@ async def inject(fault: Fault, app: ASGIApp, scope: Scope, receive: Receive, sen
     else:
         # Receive the whole request first: closing a socket with unread request bytes would
         # reset the connection instead of ending it, and the client would see a different error.
-        await _drain(receive)
+        await drain_request(receive)
         cut = fault.kind == "drop_before"
         await error_response(fault)(scope, receive, _cut_off(send) if cut else send)
 
@@ -342,7 +343,9 @@ def _share_first_id(body: bytes) -> bytes:
     return json.dumps(document).encode()
 
 
-async def _drain(receive: Receive) -> None:
+async def drain_request(receive: Receive) -> None:
+    """Read a request's whole body, so that an answer sent without it ends the exchange
+    cleanly (a socket closed on unread bytes is reset)."""
     while True:
         message = await receive()
         if message["type"] != "http.request" or not message.get("more_body", False):
