@@ -108,6 +108,15 @@ def test_the_key_is_redacted_before_the_message_is_clipped():
         assert detail.endswith("[key]")
 
 
+def test_a_key_hidden_by_json_escapes_is_redacted_once_decoded_and_before_clipping():
+    escaped = KEY.replace("-", "\\u002d")
+    raw = '{"message": "' + "x" * 180 + " " + escaped + '"}'
+    assert KEY not in raw
+    detail = failed(httpx.Response(400, content=raw.encode())).detail
+    assert KEY[:10] not in detail
+    assert detail == "x" * 180 + " [key]"
+
+
 def test_a_body_that_cannot_be_decoded_counts_as_no_body():
     # httpx falls back from an unknown charset in the headers; an encoding set on the response
     # itself is used as is.
