@@ -207,3 +207,9 @@ def test_each_unnamed_assistant_gets_its_own_warning_in_id_order():
 def test_no_warning_when_the_account_names_no_assistant_at_all():
     remote = snapshot(named(N1, A1, None), named(N2, A2, None))
     assert plan_of(state(), remote).warnings == ()
+
+
+def test_the_plan_records_the_size_of_the_account():
+    # Read again where the guards are recomputed (fleet moves), so it counts every row listed.
+    remote = snapshot(row(N1), row(N1, A2, inbound_id="duplicate"), row(N2, None))
+    assert plan_of(state(want(N1)), remote).account_size == 3
