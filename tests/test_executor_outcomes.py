@@ -475,3 +475,82 @@ def test_a_second_interruption_abandons_writes_and_the_verification_read():
     assert (report.final, report.interrupted) == (None, True)
     assert report.unverified == "interrupted again: the account was not read after the changes"
     assert (account.written, account.listed) == ([], 0)
+
+
+def test_ctrl_c_after_a_second_unknown_outcome_counts_both_attempts():
+    account = Account(snapshot(), writes={N1: [unknown(), ("stop", unknown())]})
+    report = run(account, state(want(N1)), stop=account.stop)
+    (outcome,) = report.outcomes
+    assert (outcome.change.normalized, outcome.status, outcome.attempts) == (N1, "skipped", 2)
+    assert account.written == [N1, N1]
+
+
+class Hanging(Account):
+    """Each write hangs until the run is abandoned; the first one abandons it."""
+
+    def __init__(self, rows: Snapshot, abandon: asyncio.Event) -> None:
+        super().__init__(rows)
+        self.abandon = abandon
+
+    async def write(self, change: Change) -> None:
+        self.written.append(change.normalized)
+        self.abandon.set()
+        await asyncio.Event().wait()
+
+
+def test_an_abandoned_write_fails_as_unknown_and_leaves_its_task_usable():
+    abandon = asyncio.Event()
+    account = Hanging(snapshot(), abandon)
+    cancelling: list[int] = []
+
+    def seen(_: Outcome) -> None:
+        # The write's task caught its cancellation: it must not stay marked as being cancelled
+        # (Python 3.11+ counts cancellations; 3.10 has no count to check).
+        task = asyncio.current_task()
+        cancelling.append(getattr(task, "cancelling", lambda: 0)())
+
+    report = run(account, state(want(N1)), abandon=abandon, on_outcome=seen)
+    assert only(report)[:2] == ("failed", ABANDONED)
+    assert account.written == [N1]
+    assert cancelling == [0]
+    assert report.unverified == "interrupted again: the account was not read after the changes"
+
+
+ABANDONED = (
+    "interrupted again while in flight: the outcome is unknown; "
+    "run `inbound-sync plan` to see whether it was applied"
+)
+
+
+# Executing and verifying apart (as a run over several accounts does)
+
+
+def test_execute_shares_the_limit_it_is_given_and_verify_reports_on_the_outcomes():
+    account = Account(snapshot())
+    desired = state(want(N1), want(N2), want(N3))
+    plan = plan_for(desired, account)
+    executor = Executor(account, SETTINGS)
+
+    async def go() -> Any:
+        outcomes = await executor.execute(plan, asyncio.Semaphore(1))
+        assert account.listed == 0  # executing does not verify
+        return outcomes, await executor.verify(plan, desired, outcomes)
+
+    outcomes, report = asyncio.run(go())
+    assert account.most_in_flight == 1
+    assert [o.status for o in outcomes] == ["done"] * 3
+    assert report.outcomes == outcomes
+    assert report.final == account.rows
+    assert report.remaining.changes == ()
+    assert report.ok
+
+
+def test_execute_without_a_limit_uses_the_settings_concurrency():
+    account = Account(snapshot())
+    plan = plan_for(state(want(N1), want(N2), want(N3)), account)
+
+    async def go() -> Any:
+        return await Executor(account, SETTINGS._replace(concurrency=2)).execute(plan)
+
+    assert len(asyncio.run(go())) == 3
+    assert account.most_in_flight == 2

@@ -191,9 +191,16 @@ def test_an_assistant_that_lost_its_name_is_warned_about_with_its_numbers():
 
 
 def test_three_unnamed_numbers_are_all_listed():
-    remote = snapshot(named(N1, A1, "Support"), named(N2, A2, None), named(N3, A2, None))
+    remote = snapshot(
+        named(N1, A1, "Support"),
+        named(N2, A2, None),
+        named(N3, A2, None),
+        named("918044319243", A2, None),
+    )
     (warning,) = plan_of(state(), remote).warnings
-    assert warning.endswith("calls to +91 80 4431 9241, +91 80 4431 9242 may not route")
+    assert warning.endswith(
+        "calls to +91 80 4431 9241, +91 80 4431 9242, +91 80 4431 9243 may not route"
+    )
 
 
 def test_each_unnamed_assistant_gets_its_own_warning_in_id_order():

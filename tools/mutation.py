@@ -69,7 +69,12 @@ TARGETS = (
     Target(
         "resolve",
         "src/inbound_sync/config/resolve.py",
-        ("tests/test_config.py", "tests/test_yaml_scalars.py", "tests/test_resolve_pins.py"),
+        (
+            "tests/test_config.py",
+            "tests/test_yaml_scalars.py",
+            "tests/test_guards_hardening.py",
+            "tests/test_resolve_pins.py",
+        ),
     ),
     Target(
         "retry",
