@@ -15,6 +15,7 @@ from inbound_sync.api.errors import (
     refused_error,
     server_message,
     transport_error,
+    wait_refused,
 )
 from inbound_sync.errors import (
     ApiError,
@@ -106,6 +107,15 @@ def test_the_key_is_redacted_before_the_message_is_clipped():
         detail = failed(response).detail
         assert KEY[:10] not in detail
         assert detail.endswith("[key]")
+
+
+def test_a_key_hidden_by_json_escapes_is_redacted_once_decoded_and_before_clipping():
+    escaped = KEY.replace("-", "\\u002d")
+    raw = '{"message": "' + "x" * 180 + " " + escaped + '"}'
+    assert KEY not in raw
+    detail = failed(httpx.Response(400, content=raw.encode())).detail
+    assert KEY[:10] not in detail
+    assert detail == "x" * 180 + " [key]"
 
 
 def test_a_body_that_cannot_be_decoded_counts_as_no_body():
@@ -317,3 +327,19 @@ def test_a_failed_read_is_a_connection_failure_without_the_write_suffix(sent):
     error = transport(httpx.ReadError(""), write=False, sent=sent, attempts=1)
     assert type(error) is ConnectionFailed
     assert (error.detail, error.operation) == ("ReadError", OPERATION)
+
+
+# A Retry-After longer than the tool waits
+
+
+def test_a_refused_wait_shows_whole_seconds_from_100_and_clips_the_header():
+    assert wait_refused("9" * 100, 100.5, 60.0, hide) == (
+        f"; the server asked to wait 100 s (Retry-After: {'9' * 59}…),"
+        " longer than the 60 s this tool waits"
+    )
+
+
+def test_a_refused_wait_shows_a_tenth_below_100_when_it_tells_close_values_apart():
+    assert wait_refused(" 60.5 ", 60.5, 60.0, hide) == (
+        "; the server asked to wait 60.5 s (Retry-After: 60.5), longer than the 60 s this tool waits"
+    )

@@ -23,12 +23,12 @@ from inbound_sync.errors import (
     ServerError,
 )
 from inbound_sync.plan import Binding, Change, Plan, Policy, Snapshot, make_plan
-from planning import A1, A2, apply_in_memory, row, snapshot, state, want
+from planning import A1, A2, S1, apply_in_memory, row, snapshot, state, want
 
 N1, N2, N3 = "918044319240", "918044319241", "918044319242"
 
-# What one write does: None applies it; an exception is raised, after applying the change
-# when it comes as ("applied", exc).
+# What one write does: None applies it; an exception is raised, after applying the change when
+# it comes as ("applied", exc), or after the user's Ctrl-C when it comes as ("stop", exc).
 Step = BaseException | tuple[str, BaseException] | None
 
 
@@ -53,6 +53,7 @@ class Account:
         self.listed = 0
         self.in_flight = 0
         self.most_in_flight = 0
+        self.stop = asyncio.Event()
 
     async def snapshot(self) -> Snapshot:
         self.listed += 1
@@ -71,7 +72,10 @@ class Account:
         script = self.writes.get(change.normalized, [])
         step = script.pop(0) if script else None
         if isinstance(step, tuple):
-            self._apply(change)
+            if step[0] == "stop":
+                self.stop.set()
+            else:
+                self._apply(change)
             raise step[1]
         if step is not None:
             raise step
@@ -97,11 +101,12 @@ def run(
     stop: asyncio.Event | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
     plan: Plan | None = None,
+    abandon: asyncio.Event | None = None,
 ) -> Any:
     plan = plan if plan is not None else plan_for(desired, account)
 
     async def go() -> Any:
-        return await apply_plan(account, plan, desired, settings, on_outcome, stop)
+        return await apply_plan(account, plan, desired, settings, on_outcome, stop, abandon)
 
     return asyncio.run(go())
 
@@ -375,3 +380,177 @@ def test_the_executor_can_be_driven_directly():
         return await Executor(account, SETTINGS).run(plan_for(desired, account), desired)
 
     assert only(asyncio.run(go())) == ("done", "done", 1)
+
+
+# The API's 404 names only the kind of what it did not find; the outcome names which one.
+
+
+def test_a_missing_strategy_is_named_with_its_alias_and_config_line():
+    account = Account(snapshot(), writes={N1: [not_found("Inbound context strategy not found")]})
+    assert only(run(account, state(want(N1, A1, S1)))) == (
+        "failed",
+        f"Inbound context strategy not found: strategy 'crm' ({S1}), referenced at "
+        "inbound.yaml:240 no longer exists in the account, or never did",
+        1,
+    )
+
+
+def test_a_missing_assistant_is_named_even_when_the_number_also_has_a_strategy():
+    account = Account(snapshot(), writes={N1: [not_found("Assistant not found")]})
+    assert only(run(account, state(want(N1, A1, S1))))[1] == (
+        f"Assistant not found: assistant 'support' ({A1}), referenced at inbound.yaml:240 "
+        "no longer exists in the account, or never did"
+    )
+
+
+def test_a_404_naming_a_kind_the_change_does_not_send_is_left_as_the_api_said():
+    account = Account(snapshot(), writes={N1: [not_found("Inbound context strategy not found")]})
+    assert only(run(account, state(want(N1, A1)))) == (
+        "failed",
+        "Inbound context strategy not found",
+        1,
+    )
+
+
+def test_a_change_without_a_config_line_names_no_line():
+    account = Account(snapshot(), writes={N1: [not_found("Assistant not found")]})
+    plan = plan_for(state(want(N1, A1)), account)
+    plan = plan._replace(changes=(plan.changes[0]._replace(source=None),))
+    assert only(run(account, state(want(N1, A1)), plan=plan))[1] == (
+        f"Assistant not found: assistant 'support' ({A1}) no longer exists in the account, "
+        "or never did"
+    )
+
+
+# The verification read has the last word on what landed
+
+
+def test_a_write_the_verification_read_shows_is_reported_done_with_the_earlier_doubt():
+    listing_fails = ServerError("server error", operation="GET /inbound/list", status=503)
+    account = Account(snapshot(), writes={N1: [("applied", unknown())]}, reads=[listing_fails])
+    report = run(account, state(want(N1)))
+    assert only(report) == (
+        "done",
+        "done (the verification read shows it; "
+        "ReadTimeout; the account could not be read to learn the outcome)",
+        1,
+    )
+    assert report.ok
+
+
+def test_a_failure_the_verification_read_does_not_show_stays_failed():
+    account = Account(snapshot(), writes={N1: [ApiError("refused", operation="x")]})
+    assert only(run(account, state(want(N1)))) == ("failed", "refused", 1)
+
+
+# Interruptions
+
+
+def test_a_change_whose_attempt_did_not_land_is_not_sent_again_after_ctrl_c():
+    account = Account(snapshot(), writes={N1: [("stop", unknown())]})
+    report = run(account, state(want(N1)), stop=account.stop)
+    assert only(report) == (
+        "skipped",
+        "not sent again: interrupted, and the account does not show the last attempt",
+        1,
+    )
+    assert account.written == [N1]
+    assert report.interrupted
+
+
+def test_a_second_interruption_abandons_writes_and_the_verification_read():
+    abandon = asyncio.Event()
+    abandon.set()
+    account = Account(snapshot())
+    desired = state(want(N1))
+    plan = plan_for(desired, account)
+    report = run(account, desired, abandon=abandon)
+    assert only(report) == (
+        "failed",
+        "interrupted again while in flight: the outcome is unknown; "
+        "run `inbound-sync plan` to see whether it was applied",
+        1,
+    )
+    assert report.remaining == plan
+    assert (report.final, report.interrupted) == (None, True)
+    assert report.unverified == "interrupted again: the account was not read after the changes"
+    assert (account.written, account.listed) == ([], 0)
+
+
+def test_ctrl_c_after_a_second_unknown_outcome_counts_both_attempts():
+    account = Account(snapshot(), writes={N1: [unknown(), ("stop", unknown())]})
+    report = run(account, state(want(N1)), stop=account.stop)
+    (outcome,) = report.outcomes
+    assert (outcome.change.normalized, outcome.status, outcome.attempts) == (N1, "skipped", 2)
+    assert account.written == [N1, N1]
+
+
+class Hanging(Account):
+    """Each write hangs until the run is abandoned; the first one abandons it."""
+
+    def __init__(self, rows: Snapshot, abandon: asyncio.Event) -> None:
+        super().__init__(rows)
+        self.abandon = abandon
+
+    async def write(self, change: Change) -> None:
+        self.written.append(change.normalized)
+        self.abandon.set()
+        await asyncio.Event().wait()
+
+
+def test_an_abandoned_write_fails_as_unknown_and_leaves_its_task_usable():
+    abandon = asyncio.Event()
+    account = Hanging(snapshot(), abandon)
+    cancelling: list[int] = []
+
+    def seen(_: Outcome) -> None:
+        # The write's task caught its cancellation: it must not stay marked as being cancelled
+        # (Python 3.11+ counts cancellations; 3.10 has no count to check).
+        task = asyncio.current_task()
+        cancelling.append(getattr(task, "cancelling", lambda: 0)())
+
+    report = run(account, state(want(N1)), abandon=abandon, on_outcome=seen)
+    assert only(report)[:2] == ("failed", ABANDONED)
+    assert account.written == [N1]
+    assert cancelling == [0]
+    assert report.unverified == "interrupted again: the account was not read after the changes"
+
+
+ABANDONED = (
+    "interrupted again while in flight: the outcome is unknown; "
+    "run `inbound-sync plan` to see whether it was applied"
+)
+
+
+# Executing and verifying apart (as a run over several accounts does)
+
+
+def test_execute_shares_the_limit_it_is_given_and_verify_reports_on_the_outcomes():
+    account = Account(snapshot())
+    desired = state(want(N1), want(N2), want(N3))
+    plan = plan_for(desired, account)
+    executor = Executor(account, SETTINGS)
+
+    async def go() -> Any:
+        outcomes = await executor.execute(plan, asyncio.Semaphore(1))
+        assert account.listed == 0  # executing does not verify
+        return outcomes, await executor.verify(plan, desired, outcomes)
+
+    outcomes, report = asyncio.run(go())
+    assert account.most_in_flight == 1
+    assert [o.status for o in outcomes] == ["done"] * 3
+    assert report.outcomes == outcomes
+    assert report.final == account.rows
+    assert report.remaining.changes == ()
+    assert report.ok
+
+
+def test_execute_without_a_limit_uses_the_settings_concurrency():
+    account = Account(snapshot())
+    plan = plan_for(state(want(N1), want(N2), want(N3)), account)
+
+    async def go() -> Any:
+        return await Executor(account, SETTINGS._replace(concurrency=2)).execute(plan)
+
+    assert len(asyncio.run(go())) == 3
+    assert account.most_in_flight == 2

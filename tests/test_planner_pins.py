@@ -162,3 +162,61 @@ def test_a_remote_name_without_an_id_gets_no_label():
     remote = row(N1, None, None, assistant_name="Orphan", strategy_name="Orphan lookup")
     plan = plan_of(state(want(N1, None)), snapshot(remote))
     assert dict(plan.labels) == {A1: "support", S1: "crm"}
+
+
+def test_a_plan_made_to_undo_an_apply_says_so():
+    assert plan_of(state(want(N1))._replace(purpose="undo"), snapshot()).undo is True
+    assert plan_of(state(want(N1)), snapshot()).undo is False
+
+
+# An assistant the account lists by id but no longer names, while it names the others
+
+
+def named(number, assistant, name):
+    return row(number, assistant, assistant_name=name)
+
+
+def test_an_assistant_that_lost_its_name_is_warned_about_with_its_numbers():
+    remote = snapshot(
+        named(N1, A1, "Support"),
+        *(named(f"9180443192{i}", A2, None) for i in (50, 53, 51, 52)),
+        named(N3, None, None),
+    )
+    plan = plan_of(state(), remote)
+    assert plan.warnings == (
+        f"assistant {A2} has no name in the account, unlike the others: it may have been "
+        "deleted, and calls to +91 80 4431 9250, +91 80 4431 9251, +91 80 4431 9252 and 1 more "
+        "may not route",
+    )
+
+
+def test_three_unnamed_numbers_are_all_listed():
+    remote = snapshot(
+        named(N1, A1, "Support"),
+        named(N2, A2, None),
+        named(N3, A2, None),
+        named("918044319243", A2, None),
+    )
+    (warning,) = plan_of(state(), remote).warnings
+    assert warning.endswith(
+        "calls to +91 80 4431 9241, +91 80 4431 9242, +91 80 4431 9243 may not route"
+    )
+
+
+def test_each_unnamed_assistant_gets_its_own_warning_in_id_order():
+    remote = snapshot(named(N1, S1, "Lookup"), named(N2, A2, None), named(N3, A1, None))
+    assert [w.split(" has")[0] for w in plan_of(state(), remote).warnings] == [
+        f"assistant {A1}",
+        f"assistant {A2}",
+    ]
+
+
+def test_no_warning_when_the_account_names_no_assistant_at_all():
+    remote = snapshot(named(N1, A1, None), named(N2, A2, None))
+    assert plan_of(state(), remote).warnings == ()
+
+
+def test_the_plan_records_the_size_of_the_account():
+    # Read again where the guards are recomputed (fleet moves), so it counts every row listed.
+    remote = snapshot(row(N1), row(N1, A2, inbound_id="duplicate"), row(N2, None))
+    assert plan_of(state(want(N1)), remote).account_size == 3

@@ -9,7 +9,7 @@ import pytest
 
 from inbound_sync import config
 from inbound_sync.config import SafetyPolicy
-from inbound_sync.config.resolve import resolve, validate_document
+from inbound_sync.config.resolve import did_you_mean, resolve, validate_document
 from inbound_sync.config.source import read_yaml
 from inbound_sync.errors import ConfigError, ConfigIssue
 
@@ -253,3 +253,54 @@ def test_resolve_normalizes_in_this_process_by_default(write_yaml):
     assert problems == []
     assert state is not None
     assert [n.normalized for n in state.numbers] == ["918044319240"]
+
+
+# A file with a bad setting is still resolved with the settings that are good
+
+
+def test_a_bad_setting_does_not_hide_the_files_aliases_from_its_numbers(write_yaml):
+    path = write_yaml("a.yaml", "version: 1\nsafety:\n  max_destructive: -1\n" + ONE_NUMBER[11:])
+    assert issues_of(path) == [
+        ConfigIssue(
+            str(path), 3, "safety.max_destructive", "Input should be greater than or equal to 0"
+        )
+    ]
+
+
+def test_unreadable_aliases_make_an_unknown_alias_say_where_it_may_be(write_yaml):
+    path = write_yaml(
+        "a.yaml",
+        'version: 1\nassistants:\n  support: 5\nnumbers:\n  - number: "+918044319240"\n'
+        "    assistant: support\n",
+    )
+    assert issues_of(path) == [
+        ConfigIssue(str(path), 3, "assistants.support", "Input should be a valid string"),
+        ConfigIssue(
+            str(path),
+            6,
+            "numbers[0].assistant",
+            "unknown assistant alias 'support': not under assistants and not a UUID "
+            "(unless a file whose aliases could not be read defines it)",
+        ),
+    ]
+
+
+def test_resolve_takes_every_file_as_read_unless_told_otherwise(write_yaml):
+    path = write_yaml(
+        "a.yaml", 'version: 1\nnumbers:\n  - number: "+918044319240"\n    assistant: nobody\n'
+    )
+    parsed, _ = validate_document(read_yaml(path))
+    assert parsed is not None
+    _, issues = resolve([parsed])
+    assert [i.message for i in issues] == [
+        "unknown assistant alias 'nobody': not under assistants and not a UUID"
+    ]
+    _, unsure = resolve([parsed], all_read=False)
+    assert unsure[0].message.endswith("(unless a file whose aliases could not be read defines it)")
+
+
+def test_did_you_mean_prefers_the_same_word_in_another_case_then_the_closest():
+    assert did_you_mean("Support", ["sales", "support"]) == "support"
+    assert did_you_mean("SUPPORT", ["Support", "support"]) == "Support"
+    assert did_you_mean("suport", ["sales", "Support"]) == "Support"
+    assert did_you_mean("zzz", ["sales", "support"]) is None
