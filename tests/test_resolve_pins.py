@@ -104,7 +104,7 @@ def test_an_unknown_top_level_key_lists_the_allowed_ones(write_yaml):
             2,
             "zzz",
             "unknown key (allowed: version, defaults, assistants, strategies, unmanaged, "
-            "safety, numbers)",
+            "safety, apply, numbers)",
         )
     ]
 
