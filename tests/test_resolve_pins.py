@@ -304,3 +304,26 @@ def test_did_you_mean_prefers_the_same_word_in_another_case_then_the_closest():
     assert did_you_mean("SUPPORT", ["Support", "support"]) == "Support"
     assert did_you_mean("suport", ["sales", "Support"]) == "Support"
     assert did_you_mean("zzz", ["sales", "support"]) is None
+
+
+# apply: how apply talks to the API
+
+
+def test_apply_max_rate_reaches_the_state(write_yaml):
+    path = write_yaml("a.yaml", ONE_NUMBER + "apply:\n  max_rate: 2.5\n")
+    assert config.load([str(path)]).max_rate == 2.5
+
+
+def test_an_unknown_key_under_apply_is_matched_against_apply_keys(write_yaml):
+    path = write_yaml("a.yaml", "version: 1\napply:\n  max_rte: 2\n")
+    assert issues_of(path) == [
+        ConfigIssue(str(path), 3, "apply.max_rte", "unknown key; did you mean 'max_rate'?")
+    ]
+
+
+def test_apply_options_that_differ_between_files_conflict(write_yaml):
+    first = write_yaml("a.yaml", "version: 1\napply:\n  max_rate: 2\n")
+    second = write_yaml("b.yaml", "version: 1\napply:\n  max_rate: 3\n")
+    assert issues_of(first, second) == [
+        ConfigIssue(str(second), 2, "apply", f"conflicts with the value set at {first}:2")
+    ]

@@ -63,6 +63,7 @@ TARGETS = (
             "tests/test_account_view.py",
             "tests/test_interrupt.py",
             "tests/test_executor_interrupts.py",
+            "tests/test_executor_deadline.py",
             "tests/test_executor_outcomes.py",
         ),
     ),
