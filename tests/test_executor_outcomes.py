@@ -19,6 +19,7 @@ from inbound_sync.errors import (
     ApiError,
     ConflictError,
     NotFoundError,
+    NotSent,
     OutcomeUnknown,
     ServerError,
 )
@@ -54,6 +55,7 @@ class Account:
         self.in_flight = 0
         self.most_in_flight = 0
         self.stop = asyncio.Event()
+        self.expired = asyncio.Event()
 
     async def snapshot(self) -> Snapshot:
         self.listed += 1
@@ -74,6 +76,8 @@ class Account:
         if isinstance(step, tuple):
             if step[0] == "stop":
                 self.stop.set()
+            elif step[0] == "expire":
+                self.expired.set()
             else:
                 self._apply(change)
             raise step[1]
@@ -102,11 +106,14 @@ def run(
     on_outcome: Callable[[Outcome], None] | None = None,
     plan: Plan | None = None,
     abandon: asyncio.Event | None = None,
+    expired: asyncio.Event | None = None,
 ) -> Any:
     plan = plan if plan is not None else plan_for(desired, account)
 
     async def go() -> Any:
-        return await apply_plan(account, plan, desired, settings, on_outcome, stop, abandon)
+        return await apply_plan(
+            account, plan, desired, settings, on_outcome, stop, abandon, expired
+        )
 
     return asyncio.run(go())
 
@@ -554,3 +561,66 @@ def test_execute_without_a_limit_uses_the_settings_concurrency():
 
     assert len(asyncio.run(go())) == 3
     assert account.most_in_flight == 2
+
+
+# The run's deadline
+
+
+def expired_now() -> asyncio.Event:
+    event = asyncio.Event()
+    event.set()
+    return event
+
+
+def test_changes_not_started_before_the_deadline_make_the_report_expired():
+    report = run(Account(snapshot()), state(want(N1)), expired=expired_now())
+    assert only(report) == ("skipped", "not started: the run's deadline passed", 0)
+    assert (report.expired, report.interrupted) == (True, False)
+
+
+def test_an_interruption_alone_does_not_make_the_report_expired():
+    stop = asyncio.Event()
+    stop.set()
+    report = run(Account(snapshot()), state(want(N1)), stop=stop)
+    assert (report.expired, report.interrupted) == (False, True)
+
+
+def test_a_change_whose_attempt_did_not_land_is_not_sent_again_after_the_deadline():
+    account = Account(snapshot(), writes={N1: [("expire", unknown())]})
+    report = run(account, state(want(N1)), expired=account.expired)
+    assert only(report) == ("skipped", "not sent again: the run's deadline passed", 1)
+    assert report.expired is True
+
+
+def test_a_write_never_sent_while_nothing_stopped_the_run_says_the_run_stopped():
+    never = NotSent("waited its turn", operation="POST /inbound/assign")
+    account = Account(snapshot(), writes={N1: [never]})
+    assert only(run(account, state(want(N1)))) == (
+        "skipped",
+        "not applied: the run stopped while it waited its turn",
+        1,
+    )
+
+
+def test_the_report_stays_expired_when_the_verification_read_fails():
+    listing_fails = ServerError("server error", operation="GET /inbound/list", status=503)
+    account = Account(snapshot(), reads=[listing_fails])
+    report = run(account, state(want(N1)), expired=expired_now())
+    assert (report.expired, report.unverified is not None) == (True, True)
+
+
+def test_the_report_stays_expired_when_the_verification_read_is_abandoned():
+    report = run(Account(snapshot()), state(want(N1)), expired=expired_now(), abandon=expired_now())
+    assert (report.expired, report.final) == (True, None)
+
+
+def test_the_report_stays_expired_when_the_account_cannot_be_planned_after():
+    # N2 is declared detached but is missing from the account: planning it is an error.
+    account = Account(snapshot(row(N2, A1)))
+    desired = state(want(N1), want(N2, None))
+    plan = plan_for(desired, account)
+    account.rows = snapshot()
+    report = run(account, desired, plan=plan, expired=expired_now())
+    assert report.unverified is not None
+    assert report.unverified.startswith("the account after the changes cannot be planned")
+    assert report.expired is True
