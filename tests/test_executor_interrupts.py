@@ -232,3 +232,60 @@ def test_the_deadline_is_reported_when_the_verification_read_fails():
     assert report.expired
     assert report.final is None
     assert report.unverified is not None
+
+
+def test_a_change_is_not_resent_once_the_deadline_passed_and_says_why():
+    expired = asyncio.Event()
+    account = Account()
+    account.on_write = ["lost"]
+    original = account.write
+
+    async def write(change: Change) -> None:
+        expired.set()  # the deadline passes while the first attempt is in flight
+        await original(change)
+
+    account.write = write  # type: ignore[method-assign]
+    report = run_with(account, expired=expired)
+    [outcome] = report.outcomes
+    assert (outcome.status, outcome.message, outcome.attempts) == (
+        "skipped",
+        "not sent again: the run's deadline passed",
+        1,
+    )
+    assert len(account.writes) == 1
+    assert report.expired
+
+
+def test_the_deadline_is_reported_when_a_second_signal_skips_the_verification_read():
+    expired, stop, abandon = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    for event in (expired, stop, abandon):
+        event.set()
+    report = run_with(Account(), expired=expired, stop=stop, abandon=abandon)
+    assert [o.status for o in report.outcomes] == ["skipped"]
+    assert report.final is None
+    assert report.expired
+
+
+def test_the_deadline_is_reported_when_the_account_after_the_changes_cannot_be_planned():
+    # N1 is to be detached; someone deletes it meanwhile, so the plan made after the changes
+    # would have to create it without an assistant, which it cannot.
+    desired = state(want(N1, None), want(N2, A1))
+    account = Account()
+    account.rows = {N1: row(N1, A1)}
+    plan = make_plan(desired, Snapshot(rows=(row(N1, A1),)), Policy(desired.safety))
+    expired = asyncio.Event()
+
+    async def write(change: Change) -> None:
+        account.rows.pop(N1, None)
+        expired.set()
+
+    account.write = write  # type: ignore[method-assign]
+
+    async def scenario() -> ApplyReport:
+        return await apply_plan(account, plan, desired, expired=expired)
+
+    report = asyncio.run(scenario())
+    assert [o.status for o in report.outcomes] == ["done", "skipped"]
+    assert report.unverified is not None
+    assert report.unverified.startswith("the account after the changes cannot be planned")
+    assert report.expired
