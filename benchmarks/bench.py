@@ -33,7 +33,7 @@ import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from apply_cases import (
     CPU_TARGET,
@@ -49,11 +49,7 @@ from apply_cases import (
 from harness import (
     ADMIN_TOKEN,
     API_KEY,
-    ASSISTANTS,
-    DECLARED_BASE,
-    EXTRA_BASE,
     HERE,
-    STRATEGIES,
     BenchError,
     Sample,
     Target,
@@ -61,18 +57,16 @@ from harness import (
     cli_env,
     common_yaml,
     entry_yaml,
-    mapping,
     measure,
     mib,
-    number_text,
+    plan_inputs,
+    plan_share,
     progress,
     repeated,
     secs,
-    seed_document,
     table,
     tool_argv,
     verdict,
-    write_config,
 )
 
 from inbound_sync.sandbox import create_app
@@ -83,36 +77,6 @@ if TYPE_CHECKING:
 
 OCTODNS_VENV = HERE / ".venv-octodns"
 OCTODNS_SIZE = 10_000
-
-
-def plan_share(i: int) -> str:
-    """Which share declared number i falls in: 10% differ, 5% missing, the rest in sync."""
-    rest = i % 20
-    return "differ" if rest < 2 else "missing" if rest == 2 else "same"
-
-
-class PlanInputs(NamedTuple):
-    files: list[Path]
-    seed: dict[str, Any]
-    expected: dict[str, int]
-
-
-def plan_inputs(directory: Path, n: int) -> PlanInputs:
-    """N declared numbers, and an account of N mappings: 10% differ, 5% missing, 5% extra."""
-    entries, mappings = [], []
-    expected = {"assign": 0, "update": 0, "unchanged": 0, "unmanaged": n // 20}
-    for i in range(n):
-        digits, assistant = DECLARED_BASE + i, i % 5
-        strategy = STRATEGIES[i % 2] if i % 4 == 0 else None
-        fields = {"assistant": f"a{assistant}", "strategy": f"s{i % 2}" if strategy else "null"}
-        entries.append(entry_yaml(number_text(digits, i % 3), fields))
-        share = plan_share(i)
-        expected[{"differ": "update", "missing": "assign", "same": "unchanged"}[share]] += 1
-        if share != "missing":
-            remote = (assistant + 1) % 5 if share == "differ" else assistant
-            mappings.append(mapping(digits, ASSISTANTS[remote], strategy))
-    mappings += [mapping(EXTRA_BASE + j, ASSISTANTS[0], None) for j in range(n // 20)]
-    return PlanInputs(write_config(directory, entries), seed_document(mappings), expected)
 
 
 # -- octoDNS, the reconciler of the same shape -----------------------------------------------

@@ -13,7 +13,7 @@ import asyncio
 
 from inbound_sync.apply import ApplyReport, apply_plan
 from inbound_sync.apply.executor import ABANDONED, NOT_RESENT
-from inbound_sync.errors import OutcomeUnknown, ServerError
+from inbound_sync.errors import NotSent, OutcomeUnknown, RateLimited, ServerError
 from inbound_sync.plan import Change, Plan, Policy, RemoteRow, Snapshot, make_plan
 from inbound_sync.render import report as render_report
 from planning import A1, row, state, want
@@ -148,3 +148,144 @@ def test_a_failed_write_the_final_read_does_not_show_stays_failed():
     assert outcome.status == "failed"
     assert not report.converged
     assert "Apply finished: 0 done, 1 failed, 0 skipped." in render_report.format_text(report)
+
+
+# -- the run's deadline, and requests the run stopped before they were sent -----------------------
+
+
+class Refusing(Account):
+    """Every write raises `error`; `during` runs first (to set an event as the write waits)."""
+
+    def __init__(self, error: Exception, during=None) -> None:
+        super().__init__()
+        self.error = error
+        self.during = during
+
+    async def write(self, change: Change) -> None:
+        self.writes.append(change)
+        if self.during is not None:
+            self.during()
+        raise self.error
+
+
+def run_with(account: Account, **events: asyncio.Event) -> ApplyReport:
+    async def scenario() -> ApplyReport:
+        return await apply_plan(account, plan_for(), DESIRED, **events)
+
+    return asyncio.run(scenario())
+
+
+def test_a_request_never_sent_is_skipped_not_failed():
+    report = run_with(Refusing(NotSent("stopped", operation="assign +918044319240")))
+    [outcome] = report.outcomes
+    assert (outcome.status, outcome.message) == (
+        "skipped",
+        "not applied: the run stopped while it waited its turn",
+    )
+    assert not report.expired
+
+
+def test_a_429_cut_short_by_the_deadline_is_skipped_and_the_report_says_the_deadline_passed():
+    expired = asyncio.Event()
+    error = RateLimited("wait", operation="assign +918044319240", status=429)
+    report = run_with(Refusing(error, during=expired.set), expired=expired)
+    [outcome] = report.outcomes
+    assert (outcome.status, outcome.message) == (
+        "skipped",
+        "not applied: the run's deadline passed while it waited its turn",
+    )
+    assert report.expired
+    assert not report.interrupted
+
+
+def test_a_429_with_time_left_fails_with_the_apis_message():
+    report = run_with(Refusing(RateLimited("slow down", operation="assign", status=429)))
+    [outcome] = report.outcomes
+    assert (outcome.status, outcome.message) == ("failed", "slow down")
+    assert not report.expired
+
+
+def test_a_deadline_that_skipped_nothing_is_not_reported():
+    expired = asyncio.Event()
+    account = Account()
+    account.on_write = ["land"]
+    original = account.write
+
+    async def write(change: Change) -> None:
+        await original(change)
+        expired.set()  # passes after the only write landed
+
+    account.write = write  # type: ignore[method-assign]
+    report = run_with(account, expired=expired)
+    assert [o.status for o in report.outcomes] == ["done"]
+    assert not report.expired
+    assert report.ok
+
+
+def test_the_deadline_is_reported_when_the_verification_read_fails():
+    expired = asyncio.Event()
+    expired.set()
+    account = Account()
+    account.failing_reads = 1
+    report = run_with(account, expired=expired)
+    assert [o.message for o in report.outcomes] == ["not started: the run's deadline passed"]
+    assert report.expired
+    assert report.final is None
+    assert report.unverified is not None
+
+
+def test_a_change_is_not_resent_once_the_deadline_passed_and_says_why():
+    expired = asyncio.Event()
+    account = Account()
+    account.on_write = ["lost"]
+    original = account.write
+
+    async def write(change: Change) -> None:
+        expired.set()  # the deadline passes while the first attempt is in flight
+        await original(change)
+
+    account.write = write  # type: ignore[method-assign]
+    report = run_with(account, expired=expired)
+    [outcome] = report.outcomes
+    assert (outcome.status, outcome.message, outcome.attempts) == (
+        "skipped",
+        "not sent again: the run's deadline passed",
+        1,
+    )
+    assert len(account.writes) == 1
+    assert report.expired
+
+
+def test_the_deadline_is_reported_when_a_second_signal_skips_the_verification_read():
+    expired, stop, abandon = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    for event in (expired, stop, abandon):
+        event.set()
+    report = run_with(Account(), expired=expired, stop=stop, abandon=abandon)
+    assert [o.status for o in report.outcomes] == ["skipped"]
+    assert report.final is None
+    assert report.expired
+
+
+def test_the_deadline_is_reported_when_the_account_after_the_changes_cannot_be_planned():
+    # N1 is to be detached; someone deletes it meanwhile, so the plan made after the changes
+    # would have to create it without an assistant, which it cannot.
+    desired = state(want(N1, None), want(N2, A1))
+    account = Account()
+    account.rows = {N1: row(N1, A1)}
+    plan = make_plan(desired, Snapshot(rows=(row(N1, A1),)), Policy(desired.safety))
+    expired = asyncio.Event()
+
+    async def write(change: Change) -> None:
+        account.rows.pop(N1, None)
+        expired.set()
+
+    account.write = write  # type: ignore[method-assign]
+
+    async def scenario() -> ApplyReport:
+        return await apply_plan(account, plan, desired, expired=expired)
+
+    report = asyncio.run(scenario())
+    assert [o.status for o in report.outcomes] == ["done", "skipped"]
+    assert report.unverified is not None
+    assert report.unverified.startswith("the account after the changes cannot be planned")
+    assert report.expired
