@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from api_payloads import (
     ASSIGN_RESPONSE,
@@ -23,6 +25,13 @@ from inbound_sync.api import (
     UpdateResult,
 )
 
+MAPPING = TypeAdapter(RemoteMapping)
+
+
+def listed(data: object) -> RemoteMapping:
+    """A mapping as the client reads one off the wire (strict JSON validation)."""
+    return MAPPING.validate_json(json.dumps(data))
+
 
 def _row(**changes: Any) -> dict[str, Any]:
     row: dict[str, Any] = dict(load(LIST_RESPONSE)["data"][0])
@@ -31,7 +40,7 @@ def _row(**changes: Any) -> dict[str, Any]:
 
 
 def test_list_example_parses_field_by_field() -> None:
-    mapping = RemoteMapping.model_validate(load(LIST_RESPONSE)["data"][0])
+    mapping = listed(load(LIST_RESPONSE)["data"][0])
     assert mapping == RemoteMapping(
         inbound_id="9c2ad915-7d8a-4949-b8df-5fd0da91b4e6",
         phone_number="+918044319240",
@@ -48,7 +57,7 @@ def test_list_example_parses_field_by_field() -> None:
 
 
 def test_assign_example_without_names_or_timestamps_parses() -> None:
-    mapping = RemoteMapping.model_validate(load(ASSIGN_RESPONSE)["data"])
+    mapping = listed(load(ASSIGN_RESPONSE)["data"])
     assert mapping.inbound_context_strategy_name == "CRM lookup"
     assert (mapping.assistant_name, mapping.created_at, mapping.updated_at) == (None, None, None)
 
@@ -63,13 +72,13 @@ def test_update_detach_delete_examples_parse() -> None:
 
 
 def test_mappings_are_immutable() -> None:
-    mapping = RemoteMapping.model_validate(_row())
-    with pytest.raises(ValidationError):
+    mapping = listed(_row())
+    with pytest.raises(dataclasses.FrozenInstanceError):
         mapping.assistant_id = "other"  # type: ignore[misc]
 
 
 def test_unknown_fields_are_ignored() -> None:
-    mapping = RemoteMapping.model_validate(_row(region="IN", is_active=True))
+    mapping = listed(_row(region="IN", is_active=True))
     assert not hasattr(mapping, "region")
 
 
@@ -88,17 +97,17 @@ def test_unknown_fields_are_ignored() -> None:
     ],
 )
 def test_descriptive_fields_may_be_null_or_missing(field: str) -> None:
-    assert getattr(RemoteMapping.model_validate(_row(**{field: None})), field) is None
-    assert getattr(RemoteMapping.model_validate(_row(**{field: ...})), field) is None
+    assert getattr(listed(_row(**{field: None})), field) is None
+    assert getattr(listed(_row(**{field: ...})), field) is None
 
 
 @pytest.mark.parametrize("field", ["inbound_id", "phone_number_normalized"])
 @pytest.mark.parametrize("value", [..., None, "", 918044319240])
 def test_identity_fields_must_be_non_empty_strings(field: str, value: object) -> None:
     with pytest.raises(ValidationError):
-        RemoteMapping.model_validate(_row(**{field: value}))
+        listed(_row(**{field: value}))
 
 
 def test_ids_are_not_coerced_from_other_types() -> None:
     with pytest.raises(ValidationError):
-        RemoteMapping.model_validate(_row(assistant_id=42))
+        listed(_row(assistant_id=42))

