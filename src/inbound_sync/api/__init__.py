@@ -9,7 +9,8 @@ pacing.py    Pacer, one per API host (Pacers): the rate (--max-rate), the reques
 records.py   what the hooks get: RequestRecord per HTTP attempt (tagged by request_tag),
              WaitNotice per wait; format_record, verbose_logger, format_wait
 body.py      an answer's body read and decompressed within the size limit, never past it
-models.py    the answers as frozen pydantic models: RemoteMapping, UpdateResult, DetachResult, ...
+models.py    the answers, validated by pydantic: RemoteMapping (a frozen dataclass, one per
+             listed number), UpdateResult, DetachResult, ... (frozen models)
 retry.py     RetryPolicy and the rules: reads retry on 429/5xx/network, writes only when unsent
 errors.py    an HTTP answer or failure -> the typed exceptions of `inbound_sync.errors`
 redaction.py the key replaced by '***' in any text shown: plain, escaped, or clipped mid-way

@@ -1,4 +1,4 @@
-"""The wire format of the Inbound API's answers, as frozen pydantic models.
+"""The wire format of the Inbound API's answers, frozen and validated by pydantic.
 
 Strict where identity is (inbound_id, phone_number_normalized: required, non-empty strings),
 lenient where the vendor's document is (names, timestamps, config: nullable or missing).
