@@ -403,7 +403,7 @@ def test_the_package_exports_exactly_what_all_names():
     import inbound_sync.sandbox as package
 
     public = {name for name in vars(package) if not name.startswith("_")}
-    modules = {"app", "faults", "ratelimit", "server", "store"}
+    modules = {"admin", "app", "faults", "ratelimit", "server", "store", "wire"}
     assert set(package.__all__) == public - modules
 
 

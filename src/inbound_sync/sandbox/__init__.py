@@ -5,8 +5,10 @@ It implements the contract of shared/reference/inbound-api.md on its own and sha
 
     store    SQLite tables; active numbers unique across tenants via a partial unique index;
              the seed format (tenants, API keys, assistants, strategies, mappings)
-    app      the Starlette app: the five /inbound/ operations and the /_sandbox/ admin
-             endpoints; create_app(), and the Sandbox controller at app.state.sandbox
+    app      the Starlette app: the five /inbound/ operations; create_app(), and the Sandbox
+             controller at app.state.sandbox
+    admin    the /_sandbox/ admin endpoints (reset, seed, faults, latency, rate limit, stats)
+    wire     request bodies read and checked, answers and error bodies written
     faults   fault rules (errors, 429, HTML pages, dropped connections, slowness, random)
     ratelimit  a token bucket per API key answering 429 with Retry-After, as a vendor limits
              an account
@@ -19,10 +21,11 @@ In-process use:
     app.state.sandbox.add_fault({"kind": "drop_after"})
 """
 
-from inbound_sync.sandbox.app import ApiFailure, Sandbox, create_app
+from inbound_sync.sandbox.app import Sandbox, create_app
 from inbound_sync.sandbox.faults import KINDS, ConnectionDropped, Fault
 from inbound_sync.sandbox.server import is_loopback, running_server, serve_forever
 from inbound_sync.sandbox.store import InboundMapping, Seed, SeedError, parse_seed, read_seed
+from inbound_sync.sandbox.wire import ApiFailure
 
 __all__ = [
     "KINDS",

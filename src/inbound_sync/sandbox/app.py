@@ -1,4 +1,4 @@
-"""The Starlette app: the five operations of the Inbound API, and the /_sandbox/ admin endpoints.
+"""The Starlette app: the five operations of the Inbound API (admin endpoints: admin.py).
 
 Responses follow the reference document field for field. Where it is silent, the sandbox assumes:
 success is HTTP 200; every error body is {"success": false, "message": "..."}; a PATCH with no
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import secrets
 import threading
@@ -26,25 +25,31 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from inbound_sync.phone import PhoneError, normalize
+from inbound_sync.sandbox.admin import Admin
 from inbound_sync.sandbox.faults import FaultBook, drain_request, inject
 from inbound_sync.sandbox.ratelimit import RateLimiter, parse_rate_limit
 from inbound_sync.sandbox.store import (
     REFERENCES,
-    REGION,
-    SERVICE,
     Clock,
-    Conflict,
     InboundMapping,
-    NewMapping,
-    NotFound,
     Seed,
-    SeedError,
     Store,
     StoreError,
     parse_seed,
     read_seed,
     utc_now,
+)
+from inbound_sync.sandbox.wire import (
+    ApiFailure,
+    assigned,
+    bearer,
+    json_object,
+    listed,
+    new_mapping,
+    nullable_text,
+    ok,
+    on_failure,
+    references,
 )
 
 _log = logging.getLogger("inbound_sync.sandbox")
@@ -57,16 +62,6 @@ API_ROUTES = (
     ("GET", "/inbound/list"),
 )
 _ROUTE_PATTERNS = tuple((compile_path(path)[0], path) for _, path in API_ROUTES)
-_STORE_STATUS: dict[type[Exception], int] = {NotFound: 404, Conflict: 409}
-
-
-class ApiFailure(Exception):
-    """An error answer: the status and the message of the JSON error body."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class Counters:
@@ -183,14 +178,14 @@ class Sandbox:
 
     def tenant(self, request: Request) -> str:
         """The tenant of the request's bearer key, or a 401."""
-        key = _bearer(request)
+        key = bearer(request)
         tenant = self.store.tenant_for_key(key) if key else None
         if tenant is None:
             raise ApiFailure(401, "Invalid or missing API key")
         return tenant
 
     def authorize_admin(self, request: Request) -> None:
-        key = _bearer(request) or ""
+        key = bearer(request) or ""
         if not hmac.compare_digest(key.encode(), self.admin_token.encode()):
             raise ApiFailure(401, "Invalid or missing sandbox admin token")
 
@@ -223,12 +218,12 @@ def create_app(
     if rate_limit is not None:
         sandbox.set_rate_limit(dict(rate_limit))
     app = Starlette(
-        routes=[*_Api(sandbox).routes(), *_Admin(sandbox).routes()],
+        routes=[*_Api(sandbox).routes(), *Admin(sandbox).routes()],
         middleware=[Middleware(_Traffic, sandbox=sandbox)],
         exception_handlers={
-            ApiFailure: _on_failure,
-            StoreError: _on_failure,
-            HTTPException: _on_failure,
+            ApiFailure: on_failure,
+            StoreError: on_failure,
+            HTTPException: on_failure,
         },
     )
     app.state.sandbox = sandbox
@@ -309,254 +304,33 @@ class _Api:
 
     async def assign(self, request: Request) -> Response:
         tenant = self.sandbox.tenant(request)
-        new = _new_mapping(await _json_object(request))
+        new = new_mapping(await json_object(request))
         mapping = self.sandbox.store.assign(tenant, new)
         self.sandbox.counters.write()
-        return _ok("Inbound number assigned successfully", _assigned(mapping))
+        return ok("Inbound number assigned successfully", assigned(mapping))
 
     async def update(self, request: Request) -> Response:
         tenant = self.sandbox.tenant(request)
-        body = await _json_object(request)
-        changes = {name: _nullable_text(body, name) for name in REFERENCES if name in body}
+        body = await json_object(request)
+        changes = {name: nullable_text(body, name) for name in REFERENCES if name in body}
         mapping = self.sandbox.store.update(tenant, request.path_params["inbound_id"], changes)
         self.sandbox.counters.write()
-        return _ok("Inbound number mapping updated successfully", _references(mapping))
+        return ok("Inbound number mapping updated successfully", references(mapping))
 
     async def detach(self, request: Request) -> Response:
         tenant = self.sandbox.tenant(request)
         mapping = self.sandbox.store.detach(tenant, request.path_params["inbound_id"])
         self.sandbox.counters.write()
-        return _ok("Inbound number detached successfully", _references(mapping))
+        return ok("Inbound number detached successfully", references(mapping))
 
     async def delete(self, request: Request) -> Response:
         tenant = self.sandbox.tenant(request)
         inbound_id = request.path_params["inbound_id"]
         self.sandbox.store.delete(tenant, inbound_id)
         self.sandbox.counters.write()
-        return _ok("Inbound number deleted successfully", {"inbound_id": inbound_id})
+        return ok("Inbound number deleted successfully", {"inbound_id": inbound_id})
 
     async def list_numbers(self, request: Request) -> Response:
         tenant = self.sandbox.tenant(request)
         mappings = self.sandbox.store.list_active(tenant)
-        return _ok("Inbound numbers retrieved successfully", [_listed(m) for m in mappings])
-
-
-class _Admin:
-    """/_sandbox/: state control for tests and demos, behind the admin token."""
-
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
-
-    def routes(self) -> list[Route]:
-        return [
-            Route("/_sandbox/reset", self.reset, methods=["POST"]),
-            Route("/_sandbox/seed", self.seed, methods=["POST"]),
-            Route("/_sandbox/strategies/{strategy_id}", self.delete_strategy, methods=["DELETE"]),
-            Route("/_sandbox/assistants/{assistant_id}", self.delete_assistant, methods=["DELETE"]),
-            Route("/_sandbox/latency", self.latency, methods=["POST"]),
-            Route("/_sandbox/rate-limit", self.rate_limit, methods=["POST"]),
-            Route("/_sandbox/rate-limit", self.lift_rate_limit, methods=["DELETE"]),
-            Route("/_sandbox/faults", self.add_faults, methods=["POST"]),
-            Route("/_sandbox/faults", self.clear_faults, methods=["DELETE"]),
-            Route("/_sandbox/stats", self.stats, methods=["GET"]),
-            Route("/_sandbox/mappings", self.mappings, methods=["GET"]),
-            Route("/_sandbox/mappings/{inbound_id}", self.change_mapping, methods=["PATCH"]),
-        ]
-
-    async def reset(self, request: Request) -> Response:
-        self.sandbox.authorize_admin(request)
-        body = await _json_object(request, allow_empty=True)
-        reseed = body.get("seed", True)
-        if not isinstance(reseed, bool):
-            raise ApiFailure(400, "seed must be true or false")
-        self.sandbox.reset(seed=reseed)
-        return _ok("Sandbox reset", {"tenants": sorted(self.sandbox.api_keys())})
-
-    async def seed(self, request: Request) -> Response:
-        self.sandbox.authorize_admin(request)
-        body = await _json_object(request)
-        try:
-            self.sandbox.seed(body)
-        except SeedError as exc:
-            raise ApiFailure(400, f"Invalid seed: {exc}") from None
-        return _ok("Seed loaded", {"tenants": sorted(self.sandbox.api_keys())})
-
-    async def delete_strategy(self, request: Request) -> Response:
-        self.sandbox.authorize_admin(request)
-        strategy_id = request.path_params["strategy_id"]
-        detached = self.sandbox.delete_strategy(strategy_id)
-        return _ok("Strategy deleted", {"strategy_id": strategy_id, "detached": detached})
-
-    async def delete_assistant(self, request: Request) -> Response:
-        self.sandbox.authorize_admin(request)
-        assistant_id = request.path_params["assistant_id"]
-        using = self.sandbox.delete_assistant(assistant_id)
-        return _ok("Assistant deleted", {"assistant_id": assistant_id, "mappings_using_it": using})
-
-    async def latency(self, request: Request) -> Response:
-        self.sandbox.authorize_admin(request)
-        ms = (await _json_object(request)).get("ms")
-        if not isinstance(ms, int) or isinstance(ms, bool) or not 0 <= ms <= 60_000:
-            raise ApiFailure(400, "ms must be an integer between 0 and 60000")
-        self.sandbox.set_latency(ms)
-        return _ok("Latency set", {"ms": ms})
-
-    async def rate_limit(self, request: Request) -> Response:
-        self.sandbox.authorize_admin(request)
-        try:
-            self.sandbox.set_rate_limit(await _json_object(request))
-        except ValueError as exc:
-            raise ApiFailure(400, f"Invalid rate limit: {exc}") from None
-        return _ok("Rate limit set", self.sandbox.limiter.describe())
-
-    async def lift_rate_limit(self, request: Request) -> Response:
-        self.sandbox.authorize_admin(request)
-        self.sandbox.set_rate_limit(None)
-        return _ok("Rate limit lifted", None)
-
-    async def add_faults(self, request: Request) -> Response:
-        self.sandbox.authorize_admin(request)
-        try:
-            self.sandbox.add_fault(await _json_object(request))
-        except ValueError as exc:
-            raise ApiFailure(400, f"Invalid fault rule: {exc}") from None
-        return _ok("Faults armed", self.sandbox.faults.describe())
-
-    async def clear_faults(self, request: Request) -> Response:
-        self.sandbox.authorize_admin(request)
-        self.sandbox.clear_faults()
-        return _ok("Faults cleared", self.sandbox.faults.describe())
-
-    async def stats(self, request: Request) -> Response:
-        self.sandbox.authorize_admin(request)
-        return _ok("Sandbox stats", self.sandbox.stats())
-
-    async def mappings(self, request: Request) -> Response:
-        self.sandbox.authorize_admin(request)
-        return _ok("All mappings", [_admin_view(m) for m in self.sandbox.all_mappings()])
-
-    async def change_mapping(self, request: Request) -> Response:
-        self.sandbox.authorize_admin(request)
-        body = await _json_object(request)
-        changes = {name: _nullable_text(body, name) for name in REFERENCES if name in body}
-        mapping = self.sandbox.change_mapping(request.path_params["inbound_id"], changes)
-        return _ok("Mapping changed out of band", _admin_view(mapping))
-
-
-# -- request parsing ---------------------------------------------------------------------------
-
-
-def _bearer(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return token.strip() or None
-
-
-async def _json_object(request: Request, *, allow_empty: bool = False) -> dict[str, Any]:
-    raw = await request.body()
-    if allow_empty and not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise ApiFailure(400, "Request body must be valid JSON") from None
-    if not isinstance(data, dict):
-        raise ApiFailure(400, "Request body must be a JSON object")
-    return data
-
-
-def _new_mapping(body: dict[str, Any]) -> NewMapping:
-    """Validate an assign request; the stored config gets its type injected from the service."""
-    service = _required_text(body, "service")
-    if service != SERVICE:
-        raise ApiFailure(400, f"Unsupported service: {service} (supported: {SERVICE})")
-    assistant_id = _required_text(body, "assistant_id")
-    strategy_id = _nullable_text(body, "inbound_context_strategy_id")
-    config = body.get("inbound_config")
-    if not isinstance(config, dict):
-        raise ApiFailure(400, "inbound_config is required and must be an object")
-    # The contract injects the type only when it is omitted; an explicit null is not omitted.
-    if "type" in config and config["type"] != service:
-        raise ApiFailure(400, "inbound_config.type must match service")
-    number = _required_text(config, "phone_number", prefix="inbound_config.")
-    try:
-        normalized = normalize(number, REGION, allow_unverified=True).normalized
-    except PhoneError as exc:
-        raise ApiFailure(400, f"Invalid inbound phone number: {exc}") from None
-    stored = {"type": service, **{k: v for k, v in config.items() if k != "type"}}
-    return NewMapping(number, normalized, stored, assistant_id, strategy_id)
-
-
-def _required_text(body: dict[str, Any], name: str, *, prefix: str = "") -> str:
-    value = body.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise ApiFailure(400, f"{prefix}{name} is required and must be a non-empty string")
-    return value
-
-
-def _nullable_text(body: dict[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise ApiFailure(400, f"{name} must be a non-empty string or null")
-    return value
-
-
-# -- responses ------------------------------------------------------------------------------
-
-
-def _ok(message: str, data: object) -> JSONResponse:
-    return JSONResponse({"success": True, "message": message, "data": data})
-
-
-async def _on_failure(request: Request, exc: Exception) -> Response:
-    """Every error, ours or Starlette's (404, 405), as the API's JSON error body."""
-    headers = None
-    if isinstance(exc, ApiFailure):
-        status, message = exc.status, exc.message
-    elif isinstance(exc, HTTPException):
-        status, message, headers = exc.status_code, exc.detail, exc.headers
-    else:
-        status, message = _STORE_STATUS.get(type(exc), 400), str(exc)
-    return JSONResponse({"success": False, "message": message}, status_code=status, headers=headers)
-
-
-def _assigned(m: InboundMapping) -> dict[str, Any]:
-    return {
-        "inbound_id": m.inbound_id,
-        "phone_number": m.phone_number,
-        "phone_number_normalized": m.phone_number_normalized,
-        "assistant_id": m.assistant_id,
-        "inbound_context_strategy_id": m.inbound_context_strategy_id,
-        "inbound_context_strategy_name": m.inbound_context_strategy_name,
-        "service": m.service,
-        "inbound_config": m.inbound_config,
-    }
-
-
-def _references(m: InboundMapping) -> dict[str, Any]:
-    return {
-        "inbound_id": m.inbound_id,
-        "assistant_id": m.assistant_id,
-        "inbound_context_strategy_id": m.inbound_context_strategy_id,
-    }
-
-
-def _listed(m: InboundMapping) -> dict[str, Any]:
-    return {
-        "inbound_id": m.inbound_id,
-        "phone_number": m.phone_number,
-        "phone_number_normalized": m.phone_number_normalized,
-        "inbound_config": m.inbound_config,
-        "assistant_id": m.assistant_id,
-        "assistant_name": m.assistant_name,
-        "inbound_context_strategy_id": m.inbound_context_strategy_id,
-        "inbound_context_strategy_name": m.inbound_context_strategy_name,
-        "service": m.service,
-        "created_at": m.created_at,
-        "updated_at": m.updated_at,
-    }
-
-
-def _admin_view(m: InboundMapping) -> dict[str, Any]:
-    return {**_listed(m), "tenant": m.tenant, "active": m.active}
+        return ok("Inbound numbers retrieved successfully", [listed(m) for m in mappings])
