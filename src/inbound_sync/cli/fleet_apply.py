@@ -3,6 +3,10 @@
 The order of a single account's apply, for a fleet: every check before the first request (keys,
 configs or the saved plan, the undo file), then every account read; any target that cannot be
 read stops the run before anything is written, unless --target leaves it out.
+
+It keeps the pace of a single account's apply: one pacer per API host for every target on it,
+429s that are no attempts within the run's deadline (--timeout-total), and progress, report
+and audit log that say what the rate limits cost.
 """
 
 from __future__ import annotations
@@ -10,20 +14,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-import click
-
-from inbound_sync.api.pacing import Pacers, PaceSettings
+from inbound_sync.api.pacing import Pacer, PaceSettings, PauseEvent, host_of
 from inbound_sync.apply import ClientAccount, Outcome, Settings
 from inbound_sync.cli.apply import (
+    AuditLog,
     Interruption,
     Options,
     _approve,
+    _Bar,
     _check_writable,
+    _deadline,
     _env_rate,
     _log,
+    _patient,
+    _unless_shared,
 )
 from inbound_sync.cli.common import Connection, append_step_summary, write_private
 from inbound_sync.cli.fleet import (
@@ -41,6 +50,7 @@ from inbound_sync.errors import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     ApiError,
+    InboundSyncError,
     StalePlan,
     TargetsFailed,
     UsageError,
@@ -79,20 +89,27 @@ def run_apply(
         raise UsageError(
             "--allow-destructive is recorded in the saved plan; make the plan again with it"
         )
+    deadline = time.monotonic() + options.timeout_total
     source = _source(run, options.plan_file)
     if source.saved is not None:
         run = _saved_targets(run, source.saved, bool(targets))
-    settings = target_connections(run, conn)
+    # A 429 is no attempt here: the client waits as long as the API asks, within the deadline.
+    settings = {name: _patient(s) for name, s in target_connections(run, conn).items()}
     if options.undo_out:
         _check_writable(options.undo_out)
+    pacing = Pacing.of(settings, _config_rates(run, source), options)
     with _log(options.log_file) as log:
-        clients = Clients(
-            conn, settings, _tagged(log) if log else None, _shared_pacers(settings, options)
-        )
-        plan = asyncio.run(_prepare(run, clients, source, options))
+        calls = Calls(log)
+        clients = Clients(conn, settings, calls, pacing.shared())
+        plan = asyncio.run(_prepare(run, clients, source, options, deadline))
         if not _review(plan, options):
             return 0
-        report, signalled = asyncio.run(_execute(run, clients, plan, options))
+        report, signalled = asyncio.run(
+            _execute(run, clients, plan, options, Paced(deadline, pacing, log))
+        )
+        report = pacing.counted(report, calls.limited)
+        if log is not None:
+            _log_totals(log, report)
     return _finish(report, options, signalled, run.fleet.path)
 
 
@@ -130,15 +147,35 @@ def _saved_targets(run: Run, saved: SavedFleet, chosen: bool) -> Run:
     return Run(run.fleet, tuple(known[name] for name in sorted(names)))
 
 
-def _tagged(
-    log: Callable[[RequestRecord], None],
-) -> Callable[[str, RequestRecord], None]:
-    return lambda name, record: log(record._replace(tag={**record.tag, "target": name}))
+class Calls:
+    """The hook of every target's requests (each tagged with its target): the audit log, and
+    how many 429s each target was answered."""
+
+    def __init__(self, log: AuditLog | None) -> None:
+        self.log = log
+        self.limited: Counter[str] = Counter()
+
+    def __call__(self, name: str, record: RequestRecord) -> None:
+        if record.status == 429:
+            self.limited[name] += 1
+        if self.log is not None:
+            self.log(record)
 
 
-async def _prepare(run: Run, clients: Clients, source: Source, options: Options) -> FleetPlan:
-    snapshots = await read_accounts(run.targets, clients)
+async def _prepare(
+    run: Run, clients: Clients, source: Source, options: Options, deadline: float
+) -> FleetPlan:
+    with _deadline(deadline) as expired:
+        snapshots = await read_accounts(run.targets, _stopped_by(clients, expired))
     unread = {name: found for name, found in snapshots.items() if not isinstance(found, Snapshot)}
+    if unread and expired.is_set():
+        raise InboundSyncError(
+            _unread_lines(
+                f"the run's deadline (--timeout-total {options.timeout_total:g} s) passed before"
+                " every account could be read; nothing was written:",
+                unread,
+            )
+        )
     if unread:
         raise _unread(unread)
     read = {name: found for name, found in snapshots.items() if isinstance(found, Snapshot)}
@@ -152,17 +189,25 @@ async def _prepare(run: Run, clients: Clients, source: Source, options: Options)
     return plan
 
 
+def _stopped_by(clients: Clients, event: asyncio.Event) -> Clients:
+    """`clients`, whose waits (for a turn, a pause, a retry) end when `event` is set."""
+    shared = {url: {**options, "stop": event} for url, options in clients.shared.items()}
+    return Clients(clients.conn, clients.settings, clients.log, shared)
+
+
 def _unread(unread: Mapping[str, ApiError]) -> TargetsFailed:
-    lines = [f"  {name}: {escape.text(str(exc))}" for name, exc in sorted(unread.items())]
     return TargetsFailed(
-        "\n".join(
-            [
-                "apply refuses to start: some accounts could not be read, and nothing was "
-                "written (leave a target out with --target to go ahead without it):",
-                *lines,
-            ]
+        _unread_lines(
+            "apply refuses to start: some accounts could not be read, and nothing was "
+            "written (leave a target out with --target to go ahead without it):",
+            unread,
         )
     )
+
+
+def _unread_lines(head: str, unread: Mapping[str, ApiError]) -> str:
+    lines = [f"  {name}: {escape.text(str(exc))}" for name, exc in sorted(unread.items())]
+    return "\n".join([head, *lines])
 
 
 def _from_saved(run: Run, saved: SavedFleet, snapshots: Mapping[str, Snapshot]) -> FleetPlan:
@@ -202,16 +247,26 @@ def _review(plan: FleetPlan, options: Options) -> bool:
     return True
 
 
+class Paced(NamedTuple):
+    """What the writes of a run keep to besides the plan: its deadline (on time.monotonic),
+    its hosts' pacers, and the audit log that records their pauses."""
+
+    deadline: float
+    pacing: Pacing
+    log: AuditLog | None
+
+
 async def _execute(
-    run: Run, clients: Clients, plan: FleetPlan, options: Options
+    run: Run, clients: Clients, plan: FleetPlan, options: Options, paced: Paced
 ) -> tuple[FleetReport, int | None]:
     """The report, and the exit code of the signal that interrupted it, if one did."""
-    interruption = Interruption(asyncio.get_running_loop())
-    with interruption.handling():
-        # The clients' waits between attempts end at once on a signal, too.
-        async with _accounts(plan, clients, interruption.stop) as accounts:
+    # `halt` ends the clients' waits: a signal sets it, and so does the deadline.
+    halt = asyncio.Event()
+    interruption = Interruption(asyncio.get_running_loop(), halt)
+    with interruption.handling(), _deadline(paced.deadline, halt) as expired:
+        async with _accounts(plan, clients, halt) as accounts:
             attempts = min(s.retry.attempts for s in clients.settings.values())
-            with _progress(plan.changes) as on_outcome:
+            with _progress(plan.changes, paced) as on_outcome:
                 report = await apply_fleet(
                     plan,
                     accounts,
@@ -220,6 +275,7 @@ async def _execute(
                     interruption.stop,
                     interruption.abandon,
                     run.left_out(),
+                    expired,
                 )
     return report, interruption.exit_code
 
@@ -231,26 +287,106 @@ async def _accounts(
     async with contextlib.AsyncExitStack() as stack:
         accounts = {}
         for target in plan.targets:
-            client = await stack.enter_async_context(clients.open(target.name, stop=stop))
+            client = await stack.enter_async_context(
+                clients.open(target.name, stop=stop, on_wait=_unless_shared)
+            )
             accounts[target.name] = ClientAccount(client, target.desired.service)
         yield accounts
 
 
 @contextlib.contextmanager
-def _progress(total: int) -> Iterator[Callable[[str, Outcome], None]]:
-    """A progress bar on a terminal, else one line per finished change (both on stderr)."""
-    if sys.stderr.isatty():
-        with click.progressbar(length=total, label="Applying", file=sys.stderr) as bar:
-            yield lambda _name, _outcome: bar.update(1)
-        return
-    done = 0
+def _progress(total: int, paced: Paced) -> Iterator[Callable[[str, Outcome], None]]:
+    """A progress bar on a terminal, else one line per finished change (both on stderr); both
+    say when every request to a host pauses for its rate limit, and the audit log records it."""
+    hosts = paced.pacing.by_host
+    progress: _Progress = _FleetBar(total) if sys.stderr.isatty() else _Lines(total, len(hosts))
 
-    def line(name: str, outcome: Outcome) -> None:
-        nonlocal done
-        done += 1
-        write(f"{name}: {render_report.progress_line(outcome, done, total)}", err=True)
+    def on_pause(host: str) -> Callable[[PauseEvent], None]:
+        def paused(event: PauseEvent) -> None:
+            progress.pause(host, event)
+            if paced.log is not None and event.kind == "begin":
+                paced.log.write(
+                    action="pause",
+                    duration=round(event.seconds, 4),
+                    retry_after=event.asked,
+                    host=host,
+                )
 
-    yield line
+        return paused
+
+    for host, pacer in hosts.items():
+        pacer.on_pause = on_pause(host)
+    try:
+        with progress:
+            yield progress.outcome
+    finally:
+        for pacer in hosts.values():
+            pacer.on_pause = None
+
+
+class _Progress(Protocol):
+    def __enter__(self) -> _Progress: ...
+
+    def __exit__(self, *exc: Any) -> None: ...
+
+    def outcome(self, name: str, outcome: Outcome) -> None: ...
+
+    def pause(self, host: str, event: PauseEvent) -> None: ...
+
+
+class _Lines:
+    """One line per finished change, named by its target, and a line where a pause begins and
+    where it ends (named by its host when the run has several)."""
+
+    def __init__(self, total: int, hosts: int) -> None:
+        self.total = total
+        self.done = 0
+        self.hosts = hosts
+
+    def __enter__(self) -> _Lines:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def outcome(self, name: str, outcome: Outcome) -> None:
+        self.done += 1
+        write(f"{name}: {render_report.progress_line(outcome, self.done, self.total)}", err=True)
+
+    def pause(self, host: str, event: PauseEvent) -> None:
+        line = render_report.pause_line(event.kind, event.seconds, event.asked)
+        write(f"{host}: {line}" if self.hosts > 1 else line, err=True)
+
+
+class _FleetBar:
+    """apply's progress bar (the pace and the time left, or the pause), over every target."""
+
+    def __init__(self, total: int) -> None:
+        self.bar = _Bar(total)
+
+    def __enter__(self) -> _FleetBar:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.bar.__exit__(*exc)
+
+    def outcome(self, name: str, outcome: Outcome) -> None:
+        self.bar.outcome(outcome)
+
+    def pause(self, host: str, event: PauseEvent) -> None:
+        self.bar.pause(event)
+
+
+def _log_totals(log: AuditLog, report: FleetReport) -> None:
+    """The audit log's closing line: the keys of a single account's summary, for the fleet."""
+    log.write(
+        action="summary",
+        **fleet_report.report_counts(report),
+        rate_limited=report.rate_limited,
+        paused=round(report.paused_s, 4),
+        deadline_passed=report.expired,
+    )
 
 
 def _finish(report: FleetReport, options: Options, signalled: int | None, fleet: str) -> int:
@@ -300,10 +436,70 @@ def _write_undo(path: str, report: FleetReport, fleet: str) -> None:
     )
 
 
-def _shared_pacers(
-    settings: Mapping[str, ConnectionSettings], options: Options
-) -> dict[str, dict[str, object]]:
-    """One pacer per API host for the whole fleet: targets on one system share its rate limit,
-    and --concurrency bounds them together."""
-    pacers = Pacers(PaceSettings(options.max_rate or _env_rate(), options.concurrency))
-    return {s.base_url: {"pacer": pacers.for_url(s.base_url)} for s in settings.values()}
+class Pacing(NamedTuple):
+    """The pacer of each API host of the run (by host_of), shared by every target on it."""
+
+    by_host: Mapping[str, Pacer]
+    urls: Mapping[str, str]
+    """Each target's base URL."""
+
+    @classmethod
+    def of(
+        cls,
+        settings: Mapping[str, ConnectionSettings],
+        asked: Mapping[str, float | None],
+        options: Options,
+    ) -> Pacing:
+        """One pacer per host, at the rate host_rates gives it; --concurrency bounds the
+        requests in flight to each host, whatever the number of targets on it."""
+        urls = {name: s.base_url for name, s in settings.items()}
+        rates = host_rates(urls, asked, options.max_rate or _env_rate())
+        return cls(
+            {host: Pacer(PaceSettings(rate, options.concurrency)) for host, rate in rates.items()},
+            urls,
+        )
+
+    def shared(self) -> dict[str, dict[str, object]]:
+        """The client options of each base URL: its host's pacer."""
+        return {url: {"pacer": self.by_host[host_of(url)]} for url in self.urls.values()}
+
+    def counted(self, report: FleetReport, limited: Mapping[str, int]) -> FleetReport:
+        """`report` with what the rate limits cost: each target's 429s and its host's pauses,
+        and the fleet's totals (the pauses added up over the hosts)."""
+        targets = tuple(
+            t._replace(
+                report=t.report._replace(
+                    rate_limited=limited.get(t.name, 0),
+                    paused_s=self.by_host[host_of(self.urls[t.name])].state.paused_s,
+                )
+            )
+            for t in report.targets
+        )
+        return report._replace(
+            targets=targets,
+            rate_limited=sum(p.state.rate_limited for p in self.by_host.values()),
+            paused_s=sum(p.state.paused_s for p in self.by_host.values()),
+        )
+
+
+def host_rates(
+    urls: Mapping[str, str], asked: Mapping[str, float | None], override: float | None
+) -> dict[str, float | None]:
+    """The most requests per second to each API host, by host_of: `override` (--max-rate, else
+    INBOUND_SYNC_MAX_RATE) for every host when given; else the lowest `apply: max_rate` that
+    the configs of the targets on the host ask for (`asked`, by target), so that none of them
+    is sent faster than it asks; else None, and the API's 429s set the pace."""
+    rates: dict[str, float | None] = {}
+    for name, url in sorted(urls.items()):
+        host = host_of(url)
+        rate = override or asked.get(name)
+        known = rates.get(host)
+        rates[host] = rate if known is None else min(known, rate or known)
+    return rates
+
+
+def _config_rates(run: Run, source: Source) -> dict[str, float | None]:
+    """Each target's `apply: max_rate`, from its config or from the saved plan (which keeps it)."""
+    if source.saved is not None:
+        return {t.name: source.saved.targets[t.name].desired.max_rate for t in run.targets}
+    return {state.target.name: state.desired.max_rate for state in source.states}
