@@ -27,9 +27,9 @@ from fleet_support import (
     write_fleet,
 )
 from inbound_sync.api import ApiKey, ConnectionSettings
-from inbound_sync.api.pacing import host_of
+from inbound_sync.api.pacing import Pacer, PauseEvent, host_of
 from inbound_sync.cli.apply import Options
-from inbound_sync.cli.fleet_apply import Pacing, host_rates
+from inbound_sync.cli.fleet_apply import Paced, Pacing, _progress, host_rates
 from inbound_sync.sandbox import Sandbox, create_app
 from inbound_sync.sandbox.server import running_server
 from reliability_support import account
@@ -303,6 +303,24 @@ def test_verbose_request_lines_name_their_target(sandbox, example, run_cli) -> N
         "target=staging]",
         "target=staging]",
     ]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_the_bar_shows_the_pause_of_the_host(monkeypatch) -> None:
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    pacer = Pacer()
+    pacing = Pacing({host_of("https://api.example.test"): pacer}, {"a": "https://api.example.test"})
+    with _progress(4, Paced(0.0, pacing, None)):
+        assert pacer.on_pause is not None
+        pacer.on_pause(PauseEvent("begin", 30.0, asked=True))
+        paused = terminal.getvalue()
+    assert paused.rstrip().endswith("0%  waiting for the API's rate limit (Retry-After 30 s)")
+    assert pacer.on_pause is None
 
 
 # The run's deadline
