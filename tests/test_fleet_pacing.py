@@ -29,7 +29,7 @@ from fleet_support import (
 from inbound_sync.api import ApiKey, ConnectionSettings
 from inbound_sync.api.pacing import Pacer, PauseEvent, host_of
 from inbound_sync.cli.apply import Options
-from inbound_sync.cli.fleet_apply import Paced, Pacing, _progress, host_rates
+from inbound_sync.cli.fleet_pace import Paced, Pacing, host_rates, progress
 from inbound_sync.sandbox import Sandbox, create_app
 from inbound_sync.sandbox.server import running_server
 from reliability_support import account
@@ -315,7 +315,7 @@ def test_on_a_terminal_the_bar_shows_the_pause_of_the_host(monkeypatch) -> None:
     monkeypatch.setattr("sys.stderr", terminal)
     pacer = Pacer()
     pacing = Pacing({host_of("https://api.example.test"): pacer}, {"a": "https://api.example.test"})
-    with _progress(4, Paced(0.0, pacing, None)):
+    with progress(4, Paced(0.0, pacing, None)):
         assert pacer.on_pause is not None
         pacer.on_pause(PauseEvent("begin", 30.0, asked=True))
         paused = terminal.getvalue()
