@@ -280,24 +280,3 @@ def test_no_key_of_the_fleet_appears_in_any_output_or_file(
         assert "FLEET-SWEEP" not in result.out + result.err
     for path in files:
         assert "FLEET-SWEEP" not in path.read_text()
-
-
-def test_targets_on_one_host_share_one_pacer_and_other_hosts_get_their_own():
-    from inbound_sync.api import ApiKey, ConnectionSettings
-    from inbound_sync.cli.apply import Options
-    from inbound_sync.cli.fleet_apply import _shared_pacers
-
-    def on(url: str) -> ConnectionSettings:
-        return ConnectionSettings(base_url=url, api_key=ApiKey("k"))
-
-    settings = {
-        "prod-a": on("https://api.example.test"),
-        "prod-b": on("https://api.example.test"),
-        "staging": on("https://staging.example.test"),
-    }
-    options = Options(None, True, False, 8, "text", None, None, max_rate=5.0)
-    shared = _shared_pacers(settings, options)
-    one = shared["https://api.example.test"]["pacer"]
-    other = shared["https://staging.example.test"]["pacer"]
-    assert one is not other
-    assert set(shared) == {"https://api.example.test", "https://staging.example.test"}

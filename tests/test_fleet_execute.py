@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from fleet_support import fleet_target
 from inbound_sync.apply import Settings
@@ -22,6 +23,7 @@ class System:
         self.in_flight = 0
         self.most = 0
         self.failing: set[tuple[str, str]] = set()
+        self.after_write: Callable[[], None] = lambda: None
 
     def account(self, name: str) -> Account:
         return Account(self, name)
@@ -56,6 +58,7 @@ class Account:
                 )
         finally:
             system.in_flight -= 1
+            system.after_write()
 
 
 def numbers(start: int, count: int) -> list[str]:
@@ -165,3 +168,70 @@ def test_the_report_has_a_section_per_target_in_every_format():
     document = fleet_report.report_document(report)
     assert document["summary"] == {"done": 0, "failed": 1, "skipped": 1}
     assert document["targets"]["b"]["outcomes"][0]["move"] == "move:a:b:918044310000"
+
+
+def test_after_the_deadline_no_change_of_any_target_starts_and_the_report_says_so():
+    from inbound_sync.render import fleet_report
+
+    moving, other = numbers(0, 1), numbers(10, 2)
+    system = System({"a": moving, "b": []})
+    accounts = {"a": system.account("a"), "b": system.account("b")}
+    plan = make_fleet_plan(
+        [
+            TargetInput(
+                fleet_target("a"), state(), asyncio.run(accounts["a"].snapshot()), Policy()
+            ),
+            TargetInput(
+                fleet_target("b"), state(*map(want, moving + other)), Snapshot(()), Policy()
+            ),
+        ]
+    )
+
+    async def expiring() -> FleetReport:
+        # The deadline passes as the first write, the delete of the move, lands.
+        expired = asyncio.Event()
+        system.after_write = expired.set
+        return await apply_fleet(plan, accounts, Settings(reread_window=0), expired=expired)
+
+    report = asyncio.run(expiring())
+    assert system.events == [("a", "delete", moving[0])]
+    assert (report.expired, report.interrupted, report.ok) == (True, False, False)
+    outcomes = {o.change.normalized: o for o in report.targets[1].report.outcomes}
+    assert [(outcomes[n].status, outcomes[n].message) for n in moving + other] == [
+        ("skipped", "not started: the run's deadline passed; " + FREED)
+    ] + [("skipped", "not started: the run's deadline passed")] * 2
+    assert fleet_report.report_line(report) == (
+        "Stopped at the run's deadline: 1 done, 0 failed, 3 skipped (not applied);"
+        " 1 of 2 targets converged."
+    )
+    assert fleet_report.report_document(report)["deadline_passed"] is True
+
+
+FREED = (
+    "+91 80 4431 0000 was released from a and is now free: apply again to assign it, or apply "
+    "the undo plan to put it back in a"
+)
+
+
+def test_the_fleets_rate_limit_is_counted_in_every_format():
+    from inbound_sync.render import fleet_report
+
+    system = System({})
+    report = run(system, {"a": numbers(0, 1), "b": numbers(10, 1)})
+    targets = tuple(
+        t._replace(report=t.report._replace(rate_limited=n, paused_s=2.5))
+        for t, n in zip(report.targets, (3, 0), strict=True)
+    )
+    report = report._replace(targets=targets, rate_limited=3, paused_s=2.5)
+    line = "Rate limit: 3 answers 429 over the fleet; requests paused 2.5 s in all."
+    text = fleet_report.format_report(report)
+    assert text.endswith(f"2 of 2 targets converged.\n{line}\n")
+    assert text.count("Rate limit: 3 answers 429 from the API; every request paused 2.5 s") == 1
+    assert f"\n{line}\n" in fleet_report.format_report_markdown(report)
+    assert fleet_report.format_report_github(report).endswith(f"{line}\n")
+    document = fleet_report.report_document(report)
+    assert document["rate_limit"] == {"answered_429": 3, "paused_s": 2.5}
+    assert document["targets"]["a"]["rate_limit"] == {"answered_429": 3, "paused_s": 2.5}
+    assert document["deadline_passed"] is False
+    quiet = report._replace(rate_limited=0)
+    assert "over the fleet" not in fleet_report.format_report(quiet)

@@ -171,13 +171,27 @@ class Clients:
         self.shared = shared or {}
 
     def open(self, name: str, **extra: Any) -> InboundClient:
-        """The client of target `name`; `extra` as for open_client (stop=, say)."""
+        """The client of target `name`; `extra` as for open_client (stop=, say). Its requests
+        reach the log, and the lines of --verbose, tagged with the target's name."""
+        from inbound_sync.api import verbose_logger
+
         settings = self.settings[name]
         options = {**self.shared.get(settings.base_url, {}), **extra}
-        log = self.log
-        if log is not None:
-            options["on_request"] = lambda record: log(name, record)
-        return open_client(self.conn, settings, **options)
+        hooks: list[Callable[[RequestRecord], None]] = []
+        if self.conn.verbose:
+            hooks.append(verbose_logger(sys.stderr))
+        if (log := self.log) is not None:
+            hooks.append(lambda record: log(name, record))
+
+        def tagged(record: RequestRecord) -> None:
+            record = record._replace(tag={"target": name, **record.tag})
+            for hook in hooks:
+                hook(record)
+
+        # --verbose is logged here, tagged, rather than by open_client.
+        return open_client(
+            self.conn._replace(verbose=False), settings, on_request=tagged, **options
+        )
 
 
 async def read_accounts(

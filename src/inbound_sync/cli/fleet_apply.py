@@ -3,6 +3,10 @@
 The order of a single account's apply, for a fleet: every check before the first request (keys,
 configs or the saved plan, the undo file), then every account read; any target that cannot be
 read stops the run before anything is written, unless --target leaves it out.
+
+It keeps the pace of a single account's apply (see fleet_pace): one pacer per API host for
+every target on it, 429s that are no attempts within the run's deadline (--timeout-total), and
+progress, report and audit log that say what the rate limits cost.
 """
 
 from __future__ import annotations
@@ -10,20 +14,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import NamedTuple
 
-import click
-
-from inbound_sync.api.pacing import Pacers, PaceSettings
-from inbound_sync.apply import ClientAccount, Outcome, Settings
+from inbound_sync.apply import ClientAccount, Settings
 from inbound_sync.cli.apply import (
     Interruption,
     Options,
     _approve,
     _check_writable,
-    _env_rate,
+    _deadline,
     _log,
+    _patient,
+    _unless_shared,
 )
 from inbound_sync.cli.common import Connection, append_step_summary, write_private
 from inbound_sync.cli.fleet import (
@@ -37,10 +41,12 @@ from inbound_sync.cli.fleet import (
     refused,
     target_connections,
 )
+from inbound_sync.cli.fleet_pace import Calls, Paced, Pacing, log_totals, progress
 from inbound_sync.errors import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     ApiError,
+    InboundSyncError,
     StalePlan,
     TargetsFailed,
     UsageError,
@@ -54,10 +60,6 @@ from inbound_sync.plan import Snapshot
 from inbound_sync.plan.saved import dumps
 from inbound_sync.render import escape, fleet_report
 from inbound_sync.render import fleet as render
-from inbound_sync.render import report as render_report
-
-if TYPE_CHECKING:
-    from inbound_sync.api import ConnectionSettings, RequestRecord
 
 
 class Source(NamedTuple):
@@ -79,20 +81,27 @@ def run_apply(
         raise UsageError(
             "--allow-destructive is recorded in the saved plan; make the plan again with it"
         )
+    deadline = time.monotonic() + options.timeout_total
     source = _source(run, options.plan_file)
     if source.saved is not None:
         run = _saved_targets(run, source.saved, bool(targets))
-    settings = target_connections(run, conn)
+    # A 429 is no attempt here: the client waits as long as the API asks, within the deadline.
+    settings = {name: _patient(s) for name, s in target_connections(run, conn).items()}
     if options.undo_out:
         _check_writable(options.undo_out)
+    pacing = Pacing.of(settings, _config_rates(run, source), options)
     with _log(options.log_file) as log:
-        clients = Clients(
-            conn, settings, _tagged(log) if log else None, _shared_pacers(settings, options)
-        )
-        plan = asyncio.run(_prepare(run, clients, source, options))
+        calls = Calls(log)
+        clients = Clients(conn, settings, calls, pacing.shared())
+        plan = asyncio.run(_prepare(run, clients, source, options, deadline))
         if not _review(plan, options):
             return 0
-        report, signalled = asyncio.run(_execute(run, clients, plan, options))
+        report, signalled = asyncio.run(
+            _execute(run, clients, plan, options, Paced(deadline, pacing, log))
+        )
+        report = pacing.counted(report, calls.limited)
+        if log is not None:
+            log_totals(log, report)
     return _finish(report, options, signalled, run.fleet.path)
 
 
@@ -130,15 +139,20 @@ def _saved_targets(run: Run, saved: SavedFleet, chosen: bool) -> Run:
     return Run(run.fleet, tuple(known[name] for name in sorted(names)))
 
 
-def _tagged(
-    log: Callable[[RequestRecord], None],
-) -> Callable[[str, RequestRecord], None]:
-    return lambda name, record: log(record._replace(tag={**record.tag, "target": name}))
-
-
-async def _prepare(run: Run, clients: Clients, source: Source, options: Options) -> FleetPlan:
-    snapshots = await read_accounts(run.targets, clients)
+async def _prepare(
+    run: Run, clients: Clients, source: Source, options: Options, deadline: float
+) -> FleetPlan:
+    with _deadline(deadline) as expired:
+        snapshots = await read_accounts(run.targets, _stopped_by(clients, expired))
     unread = {name: found for name, found in snapshots.items() if not isinstance(found, Snapshot)}
+    if unread and expired.is_set():
+        raise InboundSyncError(
+            _unread_lines(
+                f"the run's deadline (--timeout-total {options.timeout_total:g} s) passed before"
+                " every account could be read; nothing was written:",
+                unread,
+            )
+        )
     if unread:
         raise _unread(unread)
     read = {name: found for name, found in snapshots.items() if isinstance(found, Snapshot)}
@@ -152,17 +166,25 @@ async def _prepare(run: Run, clients: Clients, source: Source, options: Options)
     return plan
 
 
+def _stopped_by(clients: Clients, event: asyncio.Event) -> Clients:
+    """`clients`, whose waits (for a turn, a pause, a retry) end when `event` is set."""
+    shared = {url: {**options, "stop": event} for url, options in clients.shared.items()}
+    return Clients(clients.conn, clients.settings, clients.log, shared)
+
+
 def _unread(unread: Mapping[str, ApiError]) -> TargetsFailed:
-    lines = [f"  {name}: {escape.text(str(exc))}" for name, exc in sorted(unread.items())]
     return TargetsFailed(
-        "\n".join(
-            [
-                "apply refuses to start: some accounts could not be read, and nothing was "
-                "written (leave a target out with --target to go ahead without it):",
-                *lines,
-            ]
+        _unread_lines(
+            "apply refuses to start: some accounts could not be read, and nothing was "
+            "written (leave a target out with --target to go ahead without it):",
+            unread,
         )
     )
+
+
+def _unread_lines(head: str, unread: Mapping[str, ApiError]) -> str:
+    lines = [f"  {name}: {escape.text(str(exc))}" for name, exc in sorted(unread.items())]
+    return "\n".join([head, *lines])
 
 
 def _from_saved(run: Run, saved: SavedFleet, snapshots: Mapping[str, Snapshot]) -> FleetPlan:
@@ -203,15 +225,16 @@ def _review(plan: FleetPlan, options: Options) -> bool:
 
 
 async def _execute(
-    run: Run, clients: Clients, plan: FleetPlan, options: Options
+    run: Run, clients: Clients, plan: FleetPlan, options: Options, paced: Paced
 ) -> tuple[FleetReport, int | None]:
     """The report, and the exit code of the signal that interrupted it, if one did."""
-    interruption = Interruption(asyncio.get_running_loop())
-    with interruption.handling():
-        # The clients' waits between attempts end at once on a signal, too.
-        async with _accounts(plan, clients, interruption.stop) as accounts:
+    # `halt` ends the clients' waits: a signal sets it, and so does the deadline.
+    halt = asyncio.Event()
+    interruption = Interruption(asyncio.get_running_loop(), halt)
+    with interruption.handling(), _deadline(paced.deadline, halt) as expired:
+        async with _accounts(plan, clients, halt) as accounts:
             attempts = min(s.retry.attempts for s in clients.settings.values())
-            with _progress(plan.changes) as on_outcome:
+            with progress(plan.changes, paced) as on_outcome:
                 report = await apply_fleet(
                     plan,
                     accounts,
@@ -220,6 +243,7 @@ async def _execute(
                     interruption.stop,
                     interruption.abandon,
                     run.left_out(),
+                    expired,
                 )
     return report, interruption.exit_code
 
@@ -231,26 +255,11 @@ async def _accounts(
     async with contextlib.AsyncExitStack() as stack:
         accounts = {}
         for target in plan.targets:
-            client = await stack.enter_async_context(clients.open(target.name, stop=stop))
+            client = await stack.enter_async_context(
+                clients.open(target.name, stop=stop, on_wait=_unless_shared)
+            )
             accounts[target.name] = ClientAccount(client, target.desired.service)
         yield accounts
-
-
-@contextlib.contextmanager
-def _progress(total: int) -> Iterator[Callable[[str, Outcome], None]]:
-    """A progress bar on a terminal, else one line per finished change (both on stderr)."""
-    if sys.stderr.isatty():
-        with click.progressbar(length=total, label="Applying", file=sys.stderr) as bar:
-            yield lambda _name, _outcome: bar.update(1)
-        return
-    done = 0
-
-    def line(name: str, outcome: Outcome) -> None:
-        nonlocal done
-        done += 1
-        write(f"{name}: {render_report.progress_line(outcome, done, total)}", err=True)
-
-    yield line
 
 
 def _finish(report: FleetReport, options: Options, signalled: int | None, fleet: str) -> int:
@@ -300,10 +309,8 @@ def _write_undo(path: str, report: FleetReport, fleet: str) -> None:
     )
 
 
-def _shared_pacers(
-    settings: Mapping[str, ConnectionSettings], options: Options
-) -> dict[str, dict[str, object]]:
-    """One pacer per API host for the whole fleet: targets on one system share its rate limit,
-    and --concurrency bounds them together."""
-    pacers = Pacers(PaceSettings(options.max_rate or _env_rate(), options.concurrency))
-    return {s.base_url: {"pacer": pacers.for_url(s.base_url)} for s in settings.values()}
+def _config_rates(run: Run, source: Source) -> dict[str, float | None]:
+    """Each target's `apply: max_rate`, from its config or from the saved plan (which keeps it)."""
+    if source.saved is not None:
+        return {t.name: source.saved.targets[t.name].desired.max_rate for t in run.targets}
+    return {state.target.name: state.desired.max_rate for state in source.states}

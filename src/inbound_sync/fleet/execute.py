@@ -8,7 +8,9 @@ the run's concurrency is a total across the fleet, not one per target:
        except the assign of a move whose delete did not succeed: it is skipped, naming the
        delete, and nothing else is held back.
 
-Then each target lists its account again and is verified as a single account is.
+Then each target lists its account again and is verified as a single account is. The run's
+deadline, like a signal, starts no new change in any target; what it skipped is reported as not
+applied.
 """
 
 from __future__ import annotations
@@ -37,10 +39,17 @@ class TargetReport(NamedTuple):
 
 
 class FleetReport(NamedTuple):
-    """Each target's apply report, in name order, and the moves the plan held."""
+    """Each target's apply report, in name order, and the moves the plan held.
+
+    `rate_limited` and `paused_s`: the 429s the API answered over the whole fleet, and the
+    seconds every request was paused for them, added up over the API hosts (the caller fills
+    them in from the hosts' pacers, as it fills in each target's own).
+    """
 
     targets: tuple[TargetReport, ...]
     moves: tuple[Move, ...]
+    rate_limited: int = 0
+    paused_s: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -53,6 +62,11 @@ class FleetReport(NamedTuple):
     @property
     def interrupted(self) -> bool:
         return any(t.report.interrupted for t in self.targets)
+
+    @property
+    def expired(self) -> bool:
+        """The run's deadline passed before some change of some target was started or sent."""
+        return any(t.report.expired for t in self.targets)
 
 
 class _Recording:
@@ -82,13 +96,15 @@ async def apply_fleet(
     stop: asyncio.Event | None = None,
     abandon: asyncio.Event | None = None,
     left_out: Mapping[str, Sequence[str]] | None = None,
+    expired: asyncio.Event | None = None,
 ) -> FleetReport:
     """Apply every target's plan, moves in order, then verify each target.
 
     `left_out` names, by system, the fleet's targets this run does not include: a number one
-    of them holds is not known to be outside the fleet.
+    of them holds is not known to be outside the fleet. `expired` is the run's deadline, as
+    for a single account's executor.
     """
-    run = FleetRun(plan, accounts, settings, on_outcome, stop, abandon)
+    run = FleetRun(plan, accounts, settings, on_outcome, stop, abandon, expired)
     return await run.run(left_out or {})
 
 
@@ -103,6 +119,7 @@ class FleetRun:
         on_outcome: OnOutcome | None,
         stop: asyncio.Event | None,
         abandon: asyncio.Event | None,
+        expired: asyncio.Event | None = None,
     ) -> None:
         self.plan = plan
         self.report = on_outcome or (lambda _name, _outcome: None)
@@ -117,6 +134,7 @@ class FleetRun:
                 _reporter(self.report, t.name),
                 stop,
                 abandon,
+                expired,
             )
             for t in plan.targets
         }

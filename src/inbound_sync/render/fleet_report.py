@@ -26,11 +26,28 @@ def report_line(report: FleetReport) -> str:
     """'Fleet: 5 done, 0 failed, 1 skipped; 2 of 3 targets converged.'"""
     c = report_counts(report)
     converged = sum(1 for t in report.targets if t.report.converged)
-    head = "Interrupted" if report.interrupted else "Fleet"
+    counted = f"{c['done']} done, {c['failed']} failed, {c['skipped']} skipped"
+    if report.expired and not report.interrupted:
+        counted = f"Stopped at the run's deadline: {counted} (not applied)"
+    else:
+        counted = f"{'Interrupted' if report.interrupted else 'Fleet'}: {counted}"
+    return f"{counted}; {converged} of {len(report.targets)} targets converged."
+
+
+def rate_limit_line(report: FleetReport) -> str | None:
+    """How the APIs' rate limits slowed the whole run; None when no API answered 429."""
+    if not report.rate_limited:
+        return None
+    answers = "answer" if report.rate_limited == 1 else "answers"
     return (
-        f"{head}: {c['done']} done, {c['failed']} failed, {c['skipped']} skipped; "
-        f"{converged} of {len(report.targets)} targets converged."
+        f"Rate limit: {report.rate_limited} {answers} 429 over the fleet; requests paused"
+        f" {report_words.seconds(report.paused_s)} s in all."
     )
+
+
+def _totals(report: FleetReport) -> list[str]:
+    limited = rate_limit_line(report)
+    return [report_line(report), *([limited] if limited is not None else [])]
 
 
 def format_report(report: FleetReport, *, color: bool = False) -> str:
@@ -40,7 +57,7 @@ def format_report(report: FleetReport, *, color: bool = False) -> str:
         body = report_words.format_text(item.report, color=color).rstrip("\n").split("\n")
         lines += [f"  {line}" if line else line for line in body]
         lines.append("")
-    lines.append(report_line(report))
+    lines += _totals(report)
     return "\n".join(lines) + "\n"
 
 
@@ -66,6 +83,11 @@ def report_document(report: FleetReport) -> dict[str, Any]:
         "summary": report_counts(report),
         "converged": report.converged,
         "interrupted": report.interrupted,
+        "deadline_passed": report.expired,
+        "rate_limit": {
+            "answered_429": report.rate_limited,
+            "paused_s": round(report.paused_s, 3),
+        },
     }
 
 
@@ -74,7 +96,9 @@ def format_report_json(report: FleetReport) -> str:
 
 
 def format_report_markdown(report: FleetReport) -> str:
+    limited = rate_limit_line(report)
     lines = ["### inbound-sync fleet apply", "", f"**{report_line(report)}**", ""]
+    lines += [limited, ""] if limited is not None else []
     for item in report.targets:
         body = report_words.format_markdown(item.report).rstrip("\n").split("\n")
         # Each target's report under its own heading, one level down.
@@ -103,5 +127,5 @@ def format_report_github(report: FleetReport) -> str:
         lines.append(
             f"{escape.text(item.name)}: {report_words.summary_line(item.report)} {converged}"
         )
-    lines.append(report_line(report))
+    lines += _totals(report)
     return "\n".join(lines) + "\n"
