@@ -1,8 +1,9 @@
 """`apply --fleet FILE`: plan (or read a saved fleet plan), approve, apply across targets, verify.
 
-The order of a single account's apply, for a fleet: every check before the first request (keys,
-configs or the saved plan, the undo file), then every account read; any target that cannot be
-read stops the run before anything is written, unless --target leaves it out.
+The order of a single account's apply, for a fleet: every check before the first write (keys,
+configs or the saved plan, the undo file), every account read while the configs are parsed (a
+saved plan is read first); any target that cannot be read stops the run before anything is
+written, unless --target leaves it out.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from inbound_sync.cli.apply import (
     Interruption,
     Options,
     _approve,
+    _can_write,
     _check_writable,
     _env_rate,
     _log,
@@ -37,6 +39,7 @@ from inbound_sync.cli.fleet import (
     refused,
     target_connections,
 )
+from inbound_sync.cli.overlap import Reader, load_while_reading
 from inbound_sync.errors import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -79,27 +82,65 @@ def run_apply(
         raise UsageError(
             "--allow-destructive is recorded in the saved plan; make the plan again with it"
         )
-    source = _source(run, options.plan_file)
+    source, early = _source(run, conn, options)
     if source.saved is not None:
         run = _saved_targets(run, source.saved, bool(targets))
-    settings = target_connections(run, conn)
+    settings = early.settings if early else target_connections(run, conn)
     if options.undo_out:
         _check_writable(options.undo_out)
     with _log(options.log_file) as log:
-        clients = Clients(
-            conn, settings, _tagged(log) if log else None, _shared_pacers(settings, options)
-        )
-        plan = asyncio.run(_prepare(run, clients, source, options))
+        tagged = _tagged(log) if log else None
+        shared = early.shared if early else _shared_pacers(settings, options)
+        clients = Clients(conn, settings, tagged, shared)
+        if early is None:
+            snapshots = asyncio.run(read_accounts(run.targets, clients))
+        else:
+            snapshots = early.replay(tagged)
+        plan = _prepare(run, snapshots, source, options)
         if not _review(plan, options):
             return 0
         report, signalled = asyncio.run(_execute(run, clients, plan, options))
     return _finish(report, options, signalled, run.fleet.path)
 
 
-def _source(run: Run, plan_file: str | None) -> Source:
-    if plan_file is None:
-        return Source(load_targets(run), None)
-    return Source((), read_fleet_plan(plan_file))
+class Early(NamedTuple):
+    """The accounts as read while the configs were parsed, with what the reads were made with,
+    and their requests for the audit log, opened only once the configs are known to be good."""
+
+    settings: dict[str, ConnectionSettings]
+    shared: dict[str, dict[str, object]]
+    reader: Reader[dict[str, Snapshot | ApiError]]
+    requests: list[tuple[str, RequestRecord]]
+
+    def replay(
+        self, log: Callable[[str, RequestRecord], None] | None
+    ) -> dict[str, Snapshot | ApiError]:
+        if log is not None:
+            for name, record in self.requests:
+                log(name, record)
+        return self.reader.result()
+
+
+def _source(run: Run, conn: Connection, options: Options) -> tuple[Source, Early | None]:
+    """The saved plan; or the configs, with every account read while they are parsed."""
+    if options.plan_file is not None:
+        return Source((), read_fleet_plan(options.plan_file)), None
+    try:
+        settings = target_connections(run, conn)
+        shared = _shared_pacers(settings, options)
+        ready = _can_write(options.undo_out, options.log_file)
+    except UsageError:
+        ready = False
+    if not ready:
+        # Read nothing early: the configs' errors come first, then these, found before any
+        # request, as they always were.
+        return Source(load_targets(run), None), None
+    requests: list[tuple[str, RequestRecord]] = []
+    clients = Clients(conn, settings, lambda name, record: requests.append((name, record)), shared)
+    states, reader = load_while_reading(
+        lambda ready: load_targets(run, ready), lambda: read_accounts(run.targets, clients)
+    )
+    return Source(states, None), Early(settings, shared, reader, requests)
 
 
 def _saved_targets(run: Run, saved: SavedFleet, chosen: bool) -> Run:
@@ -136,8 +177,9 @@ def _tagged(
     return lambda name, record: log(record._replace(tag={**record.tag, "target": name}))
 
 
-async def _prepare(run: Run, clients: Clients, source: Source, options: Options) -> FleetPlan:
-    snapshots = await read_accounts(run.targets, clients)
+def _prepare(
+    run: Run, snapshots: Mapping[str, Snapshot | ApiError], source: Source, options: Options
+) -> FleetPlan:
     unread = {name: found for name, found in snapshots.items() if not isinstance(found, Snapshot)}
     if unread:
         raise _unread(unread)
