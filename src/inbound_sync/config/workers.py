@@ -8,7 +8,9 @@ order included, is what one process would have found.
 
 Forking is used only where it is safe and cheap: on Linux, in a process that runs no other
 thread (a fork copies only the calling thread, and a lock held by another one would stay held).
-Elsewhere, and for small configs, everything runs in this process.
+Elsewhere, and for small configs, everything runs in this process. A caller that has work for a
+thread while the config is parsed (reading the account) starts it from pool's on_ready, which is
+called once every worker is forked.
 """
 
 from __future__ import annotations
@@ -204,7 +206,8 @@ def _fork_workers(executor: ProcessPoolExecutor) -> None:
     """Fork every worker now, while this process runs no other thread.
 
     With the fork start method, an executor forks all its workers at its first submit, before it
-    starts its own thread; it never forks again, since it does not replace workers.
+    starts its own thread (CPython 3.10.5 and later); it never forks again, since it does not
+    replace workers.
     """
     executor.submit(os.getpid)
 
