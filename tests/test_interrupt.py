@@ -175,3 +175,55 @@ def test_sigterm_at_the_approval_prompt_exits_143_without_writing(sandbox):
     assert err.strip().splitlines()[-1] == "Terminated."
     assert "Traceback" not in err
     assert controller.stats()["writes"] == 0
+
+
+def large_config(root: Path, numbers: int = 20_000, files: int = 8) -> None:
+    """A config that takes a second or more to parse on two cores: none of it in the account."""
+    per_file = numbers // files
+    for k in range(files):
+        entries = "".join(
+            f'  - number: "+9180{k}{i:06d}"\n    assistant: {SUPPORT}\n' for i in range(per_file)
+        )
+        (root / f"n{k}.yaml").write_text(f"version: 1\nnumbers:\n{entries}", encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("command", "signum", "exit_code", "said"),
+    [
+        (["plan"], signal.SIGINT, 130, "Interrupted."),
+        (["plan"], signal.SIGTERM, 143, "Terminated."),
+        (["apply", "--auto-approve"], signal.SIGINT, 130, "Interrupted."),
+        (["apply", "--auto-approve"], signal.SIGTERM, 143, "Terminated."),
+    ],
+    ids=["plan-SIGINT", "plan-SIGTERM", "apply-SIGINT", "apply-SIGTERM"],
+)
+def test_a_signal_while_the_config_is_parsed_and_the_account_read_exits_cleanly(
+    sandbox, command, signum, exit_code, said
+):
+    controller, url, root = sandbox
+    (root / "inbound.yaml").unlink()
+    large_config(root)
+    controller.set_latency(3000)  # the list is still in flight when the signal comes
+    cli = Cli([command[0], str(root), *command[1:]], url, root)
+    # The read starts once the config's workers are forked, and long before they are done.
+    wait_until(lambda: controller.stats()["requests"].get("GET /inbound/list", 0) >= 1)
+    workers = children(cli.process.pid)
+    assert workers, "the config was parsed already"
+    code, out, err = cli.interrupt(signum)
+    controller.set_latency(0)
+
+    assert code == exit_code, err
+    assert err.strip().splitlines()[-1] == said
+    assert "Traceback" not in err
+    assert out == ""
+    assert controller.stats()["writes"] == 0
+    # The process ended (no thread kept it alive), and so did its workers.
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        listed = task / "children"
+        found += [int(c) for c in listed.read_text().split()] if listed.exists() else []
+    return found

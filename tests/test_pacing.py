@@ -24,6 +24,7 @@ from inbound_sync.api.pacing import (
     PauseEvent,
     Permit,
     admit,
+    capped,
     finish,
     host_of,
     initial,
@@ -384,6 +385,52 @@ def test_the_rate_is_kept_by_sleeping_until_each_turn() -> None:
 
     run(main)
     assert fake.sleeps == [0.25, 0.25]
+
+
+def test_a_cap_learnt_after_a_request_counts_that_request() -> None:
+    # apply reads the account while the config that may set `apply: max_rate` is parsed.
+    fake = FakeTime()
+    pacer = Pacer(PaceSettings(), clock=fake.clock, sleep=fake.sleep)
+
+    async def main() -> list[float]:
+        first = await pacer.acquire()  # the read, sent at 0 with no cap known yet
+        assert first is not None
+        fake.now = 0.1
+        pacer.release(first, "ok")
+        pacer.cap(2.0)
+        started = []
+        for _ in range(2):
+            permit = await pacer.acquire()
+            assert permit is not None
+            started.append(fake.now)
+            pacer.release(permit, "ok")
+        return started
+
+    assert run(main) == [0.5, 1.0]
+    assert pacer.settings.max_rate == 2.0
+
+
+def test_a_cap_learnt_long_after_the_last_request_lets_the_next_go_at_once() -> None:
+    fake = FakeTime()
+    pacer = Pacer(PaceSettings(), clock=fake.clock, sleep=fake.sleep)
+
+    async def main() -> None:
+        permit = await pacer.acquire()
+        assert permit is not None
+        pacer.release(permit, "ok")
+        fake.now = 3.0
+        pacer.cap(2.0)
+        assert await pacer.acquire() is not None
+
+    run(main)
+    assert fake.sleeps == []
+
+
+def test_a_cap_lowers_a_learnt_rate_and_keeps_its_bucket() -> None:
+    settings = PaceSettings()
+    state = initial(settings)._replace(rate=5.0, tokens=-1.0, filled_at=7.0)
+    assert capped(state, 2.0, 6.0) == state._replace(rate=2.0)
+    assert capped(state, 9.0, 6.0) == state
 
 
 def test_a_cancelled_wait_gives_its_permit_back() -> None:

@@ -228,6 +228,15 @@ def _decreased(state: PaceState, settings: PaceSettings, now: float, pause: floa
     )
 
 
+def capped(state: PaceState, max_rate: float, last_start: float) -> PaceState:
+    """The state once a cap of `max_rate` requests per second applies, learnt after requests
+    were sent without one (a config read while the account was): the bucket is as if the last
+    of them, sent at `last_start`, had taken its token."""
+    if state.rate is not None:  # learnt from a 429: the bucket is kept already
+        return state._replace(rate=min(state.rate, max_rate))
+    return state._replace(rate=max_rate, tokens=0.0, filled_at=last_start)
+
+
 def cancelled(state: PaceState, now: float) -> PaceState:
     """A permit given back unused: the request was never sent."""
     return _ended(state, now)
@@ -285,6 +294,7 @@ class Pacer:
         self._state = initial(settings)
         self._slots: deque[asyncio.Future[None]] = deque()
         self._told: set[str] = set()
+        self._last_start = -math.inf
 
     @property
     def state(self) -> PaceState:
@@ -328,7 +338,14 @@ class Pacer:
         except BaseException:
             self.give_back()
             raise
+        self._last_start = max(self._last_start, permit.start_at)
         return permit
+
+    def cap(self, max_rate: float) -> None:
+        """From now on, at most `max_rate` requests per second, as if --max-rate had said so from
+        the start: the requests already sent count."""
+        self.settings = self.settings._replace(max_rate=max_rate)
+        self._state = capped(self._state, max_rate, self._last_start)
 
     def _pause_left(self, waited: float) -> float:
         paused = pause_left(self._state, self._clock(), waited)

@@ -40,6 +40,7 @@ from inbound_sync.cli.common import (
     settings_for,
     write_private,
 )
+from inbound_sync.cli.overlap import Reader, load_while_reading
 from inbound_sync.config import DesiredState
 from inbound_sync.errors import (
     EXIT_ERROR,
@@ -93,18 +94,29 @@ def run_apply(paths: Sequence[str], conn: Connection, options: Options) -> int:
     # A 429 is no attempt here: the client waits as long as the API asks, within the deadline.
     settings = _patient(settings_for(conn))
     rate = options.max_rate or _env_rate()
-    # Every input is checked before the first request: a bad file never costs a network call,
-    # and an undo plan that cannot be saved is found before the changes it would undo.
-    saved = _read_plan_file(options.plan_file, settings) if options.plan_file else None
-    source: DesiredState | SavedPlan = saved if saved is not None else load_config(paths)
+    # Every input is checked before the first write: a bad file never costs one, and an undo
+    # plan that cannot be saved is found before the changes it would undo. A saved plan is read
+    # before any request; the account is read while a config is parsed.
+    source: DesiredState | SavedPlan
+    first: First | None = None
+    if options.plan_file:
+        source = _read_plan_file(options.plan_file, settings)
+        pace = PaceSettings(rate or source.desired.max_rate, options.concurrency)
+        pacer = Pacers(pace).for_url(settings.base_url)
+    else:
+        pacer = Pacers(PaceSettings(rate, options.concurrency)).for_url(settings.base_url)
+        source, first = _load_and_read(paths, Run(conn, settings, pacer, deadline, None), options)
+        if rate is None and source.max_rate is not None:
+            pacer.cap(source.max_rate)
     if options.undo_out:
         _check_writable(options.undo_out)
-    desired = source.desired if isinstance(source, SavedPlan) else source
-    pace = PaceSettings(rate or desired.max_rate, options.concurrency)
-    pacer = Pacers(pace).for_url(settings.base_url)
     with _log(options.log_file) as log:
         run = Run(conn, settings, pacer, deadline, log)
-        prepared = asyncio.run(_prepare(run, source, options))
+        if first is None:
+            snapshot = asyncio.run(_read_account(run, options, log))
+        else:
+            snapshot = first.replay(log)
+        prepared = _prepare(source, snapshot, options)
         if not _review(prepared, options):
             return 0
         result, signalled = asyncio.run(_execute(run, prepared, options))
@@ -160,6 +172,17 @@ def _check_writable(path: str) -> None:
         raise UsageError(f"cannot write {path}: permission denied")
 
 
+def _can_write(*paths: str | None) -> bool:
+    """True when _check_writable finds nothing against any of `paths` given."""
+    try:
+        for path in paths:
+            if path:
+                _check_writable(path)
+    except UsageError:
+        return False
+    return True
+
+
 def _review(prepared: Prepared, options: Options) -> bool:
     """Show the plan and get approval; False when there is nothing to do."""
     preview = sys.stdout if options.fmt == "text" else sys.stderr
@@ -177,13 +200,49 @@ def _review(prepared: Prepared, options: Options) -> bool:
     return True
 
 
-async def _prepare(run: Run, source: DesiredState | SavedPlan, options: Options) -> Prepared:
+class First:
+    """The account as read while the config was parsed, and the requests that read made, for
+    the audit log, which is opened only once the config is known to be good."""
+
+    def __init__(self, reader: Reader[Snapshot], requests: list[RequestRecord]) -> None:
+        self.reader = reader
+        self.requests = requests
+
+    def replay(self, log: AuditLog | None) -> Snapshot:
+        """The snapshot, or the read's error, once its requests are in the audit log."""
+        if log is not None:
+            for record in self.requests:
+                log(record)
+        return self.reader.result()
+
+
+def _load_and_read(
+    paths: Sequence[str], run: Run, options: Options
+) -> tuple[DesiredState, First | None]:
+    """The config, and the account read while it is parsed; the config's errors come first.
+
+    No read starts when the undo plan or the audit log cannot be written: their errors are found
+    after the config's, and before any request, as they always were.
+    """
+    if not _can_write(options.undo_out, options.log_file):
+        return load_config(paths), None
+    requests: list[RequestRecord] = []
+    desired, reader = load_while_reading(
+        lambda ready: load_config(paths, ready),
+        lambda: _read_account(run, options, requests.append),
+    )
+    return desired, First(reader, requests)
+
+
+async def _read_account(
+    run: Run, options: Options, on_request: Callable[[RequestRecord], None] | None
+) -> Snapshot:
     with _deadline(run.deadline) as expired:
         async with open_client(
-            run.conn, run.settings, on_request=run.log, pacer=run.pacer, stop=expired
+            run.conn, run.settings, on_request=on_request, pacer=run.pacer, stop=expired
         ) as client:
             try:
-                snapshot = await ClientAccount(client).snapshot()
+                return await ClientAccount(client).snapshot()
             except ApiError as exc:
                 if not expired.is_set():
                     raise
@@ -191,6 +250,9 @@ async def _prepare(run: Run, source: DesiredState | SavedPlan, options: Options)
                     f"the run's deadline (--timeout-total {options.timeout_total:g} s) passed"
                     f" before the account could be read; nothing was written: {exc}"
                 ) from None
+
+
+def _prepare(source: DesiredState | SavedPlan, snapshot: Snapshot, options: Options) -> Prepared:
     if isinstance(source, SavedPlan):
         return _from_saved(str(options.plan_file), source, snapshot)
     policy = Policy(source.safety, options.allow_destructive)

@@ -136,15 +136,16 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
 WORKERS_VARIABLE = "INBOUND_SYNC_WORKERS"
 
 
-def load_config(paths: Sequence[str]) -> DesiredState:
-    """config.load, with the worker processes INBOUND_SYNC_WORKERS asks for (default: by size)."""
+def load_config(paths: Sequence[str], on_ready: Callable[[], None] | None = None) -> DesiredState:
+    """config.load, with the worker processes INBOUND_SYNC_WORKERS asks for (default: by size);
+    `on_ready` as for config.load (where a read of the account may start)."""
     from inbound_sync import config
 
     text = os.environ.get(WORKERS_VARIABLE, "").strip()
     if text and not (text.isascii() and text.isdigit() and 1 <= int(text) <= 64):
         # The value is not echoed: whatever it is, it is not a worker count.
         raise UsageError(f"{WORKERS_VARIABLE} must be a whole number from 1 to 64")
-    return config.load(paths, workers=int(text) if text else None)
+    return config.load(paths, workers=int(text) if text else None, on_ready=on_ready)
 
 
 def settings_for(conn: Connection) -> ConnectionSettings:

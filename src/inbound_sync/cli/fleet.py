@@ -23,6 +23,7 @@ from inbound_sync.cli.common import (
     run_async,
     write_out,
 )
+from inbound_sync.cli.overlap import load_while_reading
 from inbound_sync.cli.validate import format_summary
 from inbound_sync.errors import (
     EXIT_CHANGES,
@@ -100,8 +101,9 @@ def open_run(
     return Run(loaded, loaded.select(targets))
 
 
-def load_targets(run: Run) -> tuple[TargetState, ...]:
-    """Every selected target's config, checked across targets; before any request."""
+def load_targets(run: Run, on_ready: Callable[[], None] | None = None) -> tuple[TargetState, ...]:
+    """Every selected target's config, checked across targets; `on_ready` as for config.load
+    (where the reads of the accounts may start)."""
     from inbound_sync import config
 
     # What load_config makes of INBOUND_SYNC_WORKERS, for the configs of all targets at once.
@@ -109,7 +111,10 @@ def load_targets(run: Run) -> tuple[TargetState, ...]:
     if text and not (text.isascii() and text.isdigit() and 1 <= int(text) <= 64):
         raise UsageError(f"{WORKERS_VARIABLE} must be a whole number from 1 to 64")
     workers = int(text) if text else None
-    return load_states(run.targets, lambda groups: config.load_many(groups, workers=workers))
+    return load_states(
+        run.targets,
+        lambda groups: config.load_many(groups, workers=workers, on_ready=on_ready),
+    )
 
 
 def run_validate(fleet: str | None, targets: Sequence[str], paths: Sequence[str]) -> int:
@@ -239,11 +244,16 @@ def plan_inputs(
 
 
 def compute(run: Run, conn: Connection, allow_destructive: bool) -> FleetPlan:
-    """Load every config (before any network), check every key, read every account, plan."""
-    states = load_targets(run)
-    clients = Clients(conn, target_connections(run, conn))
-    snapshots = run_async(read_accounts(run.targets, clients))
-    return plan_inputs(states, snapshots, allow_destructive)
+    """Load every config while every account is read, and plan."""
+    try:
+        clients = Clients(conn, target_connections(run, conn))
+    except UsageError:
+        load_targets(run)  # the configs' errors come first, then the keys'
+        raise
+    states, reader = load_while_reading(
+        lambda ready: load_targets(run, ready), lambda: read_accounts(run.targets, clients)
+    )
+    return plan_inputs(states, reader.result(), allow_destructive)
 
 
 def failed(plan: FleetPlan, unsaved: str | None = None) -> TargetsFailed:

@@ -1,8 +1,9 @@
 """`apply --fleet FILE`: plan (or read a saved fleet plan), approve, apply across targets, verify.
 
-The order of a single account's apply, for a fleet: every check before the first request (keys,
-configs or the saved plan, the undo file), then every account read; any target that cannot be
-read stops the run before anything is written, unless --target leaves it out.
+The order of a single account's apply, for a fleet: every check before the first write (keys,
+configs or the saved plan, the undo file), every account read while the configs are parsed (a
+saved plan is read first); any target that cannot be read stops the run before anything is
+written, unless --target leaves it out.
 
 It keeps the pace of a single account's apply (see fleet_pace): one pacer per API host for
 every target on it, 429s that are no attempts within the run's deadline (--timeout-total), and
@@ -15,14 +16,15 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import NamedTuple
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 from inbound_sync.apply import ClientAccount, Settings
 from inbound_sync.cli.apply import (
     Interruption,
     Options,
     _approve,
+    _can_write,
     _check_writable,
     _deadline,
     _log,
@@ -42,6 +44,7 @@ from inbound_sync.cli.fleet import (
     target_connections,
 )
 from inbound_sync.cli.fleet_pace import Calls, Paced, Pacing, log_totals, progress
+from inbound_sync.cli.overlap import Reader, load_while_reading
 from inbound_sync.errors import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -60,6 +63,9 @@ from inbound_sync.plan import Snapshot
 from inbound_sync.plan.saved import dumps
 from inbound_sync.render import escape, fleet_report
 from inbound_sync.render import fleet as render
+
+if TYPE_CHECKING:
+    from inbound_sync.api import ConnectionSettings, RequestRecord
 
 
 class Source(NamedTuple):
@@ -82,18 +88,22 @@ def run_apply(
             "--allow-destructive is recorded in the saved plan; make the plan again with it"
         )
     deadline = time.monotonic() + options.timeout_total
-    source = _source(run, options.plan_file)
+    source, early = _source(run, conn, options, deadline)
     if source.saved is not None:
         run = _saved_targets(run, source.saved, bool(targets))
-    # A 429 is no attempt here: the client waits as long as the API asks, within the deadline.
-    settings = {name: _patient(s) for name, s in target_connections(run, conn).items()}
+    settings = early.settings if early else _patient_connections(run, conn)
     if options.undo_out:
         _check_writable(options.undo_out)
-    pacing = Pacing.of(settings, _config_rates(run, source), options)
+    rates = _config_rates(run, source)
+    pacing = early.pacing.capped(rates, options) if early else Pacing.of(settings, rates, options)
     with _log(options.log_file) as log:
         calls = Calls(log)
         clients = Clients(conn, settings, calls, pacing.shared())
-        plan = asyncio.run(_prepare(run, clients, source, options, deadline))
+        if early is None:
+            snapshots = asyncio.run(_read(run, clients, deadline))
+        else:
+            snapshots = early.replay(calls)
+        plan = _prepare(run, snapshots, source, options)
         if not _review(plan, options):
             return 0
         report, signalled = asyncio.run(
@@ -105,10 +115,60 @@ def run_apply(
     return _finish(report, options, signalled, run.fleet.path)
 
 
-def _source(run: Run, plan_file: str | None) -> Source:
-    if plan_file is None:
-        return Source(load_targets(run), None)
-    return Source((), read_fleet_plan(plan_file))
+def _patient_connections(run: Run, conn: Connection) -> dict[str, ConnectionSettings]:
+    """Each target's connection; a 429 is no attempt here: the client waits as long as the API
+    asks, within the run's deadline."""
+    return {name: _patient(s) for name, s in target_connections(run, conn).items()}
+
+
+class Reads(NamedTuple):
+    """Every account as read (or its error), and whether the run's deadline cut the reads."""
+
+    snapshots: dict[str, Snapshot | ApiError]
+    expired: bool
+
+
+class Early(NamedTuple):
+    """The accounts as read while the configs were parsed, with what the reads were made with,
+    and their requests for the audit log, opened only once the configs are known to be good."""
+
+    settings: dict[str, ConnectionSettings]
+    pacing: Pacing
+    reader: Reader[Reads]
+    requests: list[tuple[str, RequestRecord]]
+
+    def replay(self, calls: Callable[[str, RequestRecord], None]) -> Reads:
+        for name, record in self.requests:
+            calls(name, record)
+        return self.reader.result()
+
+
+def _source(
+    run: Run, conn: Connection, options: Options, deadline: float
+) -> tuple[Source, Early | None]:
+    """The saved plan; or the configs, with every account read while they are parsed."""
+    if options.plan_file is not None:
+        return Source((), read_fleet_plan(options.plan_file)), None
+    try:
+        settings = _patient_connections(run, conn)
+        # The configs' rates are known only once they are read: the reads start at the flag's
+        # or the variable's pace, and each host's pacer is capped afterwards (Pacing.capped).
+        pacing = Pacing.of(settings, {}, options)
+        ready = _can_write(options.undo_out, options.log_file)
+    except UsageError:
+        ready = False
+    if not ready:
+        # Read nothing early: the configs' errors come first, then these, found before any
+        # request, as they always were.
+        return Source(load_targets(run), None), None
+    requests: list[tuple[str, RequestRecord]] = []
+    clients = Clients(
+        conn, settings, lambda name, record: requests.append((name, record)), pacing.shared()
+    )
+    states, reader = load_while_reading(
+        lambda ready: load_targets(run, ready), lambda: _read(run, clients, deadline)
+    )
+    return Source(states, None), Early(settings, pacing, reader, requests)
 
 
 def _saved_targets(run: Run, saved: SavedFleet, chosen: bool) -> Run:
@@ -139,13 +199,16 @@ def _saved_targets(run: Run, saved: SavedFleet, chosen: bool) -> Run:
     return Run(run.fleet, tuple(known[name] for name in sorted(names)))
 
 
-async def _prepare(
-    run: Run, clients: Clients, source: Source, options: Options, deadline: float
-) -> FleetPlan:
+async def _read(run: Run, clients: Clients, deadline: float) -> Reads:
     with _deadline(deadline) as expired:
         snapshots = await read_accounts(run.targets, _stopped_by(clients, expired))
+        return Reads(snapshots, expired.is_set())
+
+
+def _prepare(run: Run, reads: Reads, source: Source, options: Options) -> FleetPlan:
+    snapshots = reads.snapshots
     unread = {name: found for name, found in snapshots.items() if not isinstance(found, Snapshot)}
-    if unread and expired.is_set():
+    if unread and reads.expired:
         raise InboundSyncError(
             _unread_lines(
                 f"the run's deadline (--timeout-total {options.timeout_total:g} s) passed before"

@@ -51,6 +51,16 @@ class Pacing(NamedTuple):
             urls,
         )
 
+    def capped(self, asked: Mapping[str, float | None], options: Options) -> Pacing:
+        """The same pacers, each host capped at the rate host_rates gives it from `asked` (the
+        configs, read while the accounts were), unless the flag or the variable set it."""
+        if options.max_rate or _env_rate():
+            return self
+        for host, rate in host_rates(dict(self.urls), asked, None).items():
+            if rate is not None:
+                self.by_host[host].cap(rate)
+        return self
+
     def shared(self) -> dict[str, dict[str, object]]:
         """The client options of each base URL: its host's pacer."""
         return {url: {"pacer": self.by_host[host_of(url)]} for url in self.urls.values()}

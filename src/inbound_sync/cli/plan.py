@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from inbound_sync.apply import ClientAccount
 from inbound_sync.cli.common import (
@@ -22,8 +22,9 @@ from inbound_sync.cli.common import (
     settings_for,
     write_out,
 )
+from inbound_sync.cli.overlap import load_while_reading
 from inbound_sync.config import DesiredState
-from inbound_sync.errors import EXIT_CHANGES, EXIT_OK, PlanRefused
+from inbound_sync.errors import EXIT_CHANGES, EXIT_OK, PlanRefused, UsageError
 from inbound_sync.output import color_enabled, write
 from inbound_sync.plan import Plan, Policy, Snapshot, make_plan
 from inbound_sync.plan.saved import dumps, plan_document
@@ -32,16 +33,19 @@ from inbound_sync.provenance.baseline import read_baseline, sightings
 from inbound_sync.render import github, markdown, text
 from inbound_sync.render.documents import drift_document, with_provenance
 
+if TYPE_CHECKING:
+    from inbound_sync.api import ConnectionSettings
+
 
 def read_snapshot(conn: Connection) -> tuple[Snapshot, str]:
     """One list call; returns the snapshot and the base URL it came from."""
     settings = settings_for(conn)
+    return run_async(_snapshot(conn, settings)), settings.base_url
 
-    async def read() -> Snapshot:
-        async with open_client(conn, settings) as client:
-            return await ClientAccount(client).snapshot()
 
-    return run_async(read()), settings.base_url
+async def _snapshot(conn: Connection, settings: ConnectionSettings) -> Snapshot:
+    async with open_client(conn, settings) as client:
+        return await ClientAccount(client).snapshot()
 
 
 class Computed(NamedTuple):
@@ -53,13 +57,26 @@ class Computed(NamedTuple):
 
 
 def compute(paths: Sequence[str], conn: Connection, allow_destructive: bool) -> Computed:
-    """Load the config (before any network), read the account, plan, and find provenance."""
-    desired = load_config(paths)
-    snapshot, base_url = read_snapshot(conn)
+    """Load the config while the account is read, plan, and find provenance."""
+    desired, snapshot, base_url = load_and_read(paths, conn)
     policy = Policy(desired.safety, allow_destructive)
     plan = make_plan(desired, snapshot, policy)
     found = collect(plan, snapshot.rows, desired.files, utc_now())
     return Computed(desired, plan, policy, base_url, found)
+
+
+def load_and_read(paths: Sequence[str], conn: Connection) -> tuple[DesiredState, Snapshot, str]:
+    """The config, and the account listed while it is parsed; the config's errors come first,
+    then those of the connection settings, then the read's."""
+    try:
+        settings = settings_for(conn)
+    except UsageError:
+        load_config(paths)
+        raise
+    desired, reader = load_while_reading(
+        lambda ready: load_config(paths, ready), lambda: _snapshot(conn, settings)
+    )
+    return desired, reader.result(), settings.base_url
 
 
 def render_plan(

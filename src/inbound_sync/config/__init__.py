@@ -21,7 +21,7 @@ from inbound_sync.config.resolve import (
     validate_document,
 )
 from inbound_sync.config.state import DesiredNumber, DesiredState, SafetyPolicy
-from inbound_sync.config.workers import pool
+from inbound_sync.config.workers import Ready, pool
 from inbound_sync.errors import ConfigError, ConfigIssue
 
 DEFAULT_PATH = "inbound.yaml"
@@ -87,14 +87,17 @@ def _is_yaml_name(name: str) -> bool:
     return not name.startswith(".") and name.lower().endswith((".yaml", ".yml"))
 
 
-def load(paths: Sequence[str], *, workers: int | None = None) -> DesiredState:
+def load(
+    paths: Sequence[str], *, workers: int | None = None, on_ready: Ready | None = None
+) -> DesiredState:
     """Read, validate, merge and resolve config files; raises ConfigError with every issue.
 
     A large config is parsed on several cores (see config.workers); `workers` sets how many
-    processes, 1 for this one alone, None to decide by size.
+    processes, 1 for this one alone, None to decide by size. `on_ready` is called once, as the
+    parsing begins, when this process may start a thread (see workers.pool).
     """
     files, issues = expand_paths(paths)
-    with pool(files, workers) as workers_pool:
+    with pool(files, workers, on_ready) as workers_pool:
         parsed: list[ParsedFile] = []
         for document in workers_pool.read(files):
             result, found = validate_document(document)
@@ -113,18 +116,18 @@ def load(paths: Sequence[str], *, workers: int | None = None) -> DesiredState:
 
 
 def load_many(
-    groups: Sequence[Sequence[str]], *, workers: int | None = None
+    groups: Sequence[Sequence[str]], *, workers: int | None = None, on_ready: Ready | None = None
 ) -> list[DesiredState | ConfigError]:
     """load() of several configs at once (a fleet's targets), each result in its place.
 
     One pool of workers reads the files of all of them, sized by their total: many configs too
     small for workers on their own are, together, parsed on every core. A file that several
-    configs share is read once.
+    configs share is read once. `on_ready` is called as in load().
     """
     expanded = [expand_paths(paths) for paths in groups]
     every = list(dict.fromkeys(path for files, _ in expanded for path in files))
     results: list[DesiredState | ConfigError] = []
-    with pool(every, workers) as workers_pool:
+    with pool(every, workers, on_ready) as workers_pool:
         documents = dict(zip(every, workers_pool.read(every), strict=True))
         checked = {path: validate_document(documents[path]) for path in every}
         for files, issues in expanded:

@@ -8,7 +8,9 @@ order included, is what one process would have found.
 
 Forking is used only where it is safe and cheap: on Linux, in a process that runs no other
 thread (a fork copies only the calling thread, and a lock held by another one would stay held).
-Elsewhere, and for small configs, everything runs in this process.
+Elsewhere, and for small configs, everything runs in this process. A caller that has work for a
+thread while the config is parsed (reading the account) starts it from pool's on_ready, which is
+called once every worker is forked.
 """
 
 from __future__ import annotations
@@ -153,9 +155,19 @@ def _declared(data: object) -> list[Request]:
     return requests
 
 
+Ready = Callable[[], None]
+"""Called once a pool has every process it will have: from then on, threads may start."""
+
+
 @contextmanager
-def pool(files: Sequence[Path], requested: int | None = None) -> Iterator[Pool]:
-    """A Pool sized for `files`; `requested` overrides the size where forking is allowed."""
+def pool(
+    files: Sequence[Path], requested: int | None = None, on_ready: Ready | None = None
+) -> Iterator[Pool]:
+    """A Pool sized for `files`; `requested` overrides the size where forking is allowed.
+
+    `on_ready` is called before the pool is used, once its workers are forked (or when it has
+    none): from then on nothing forks, and the caller may start a thread (a read of the account).
+    """
     count = worker_count(
         requested,
         total_bytes=sum(_size(path) for path in files),
@@ -164,6 +176,8 @@ def pool(files: Sequence[Path], requested: int | None = None) -> Iterator[Pool]:
         can_fork=sys.platform.startswith("linux"),
     )
     if count < 2:
+        if on_ready is not None:
+            on_ready()
         yield Pool(None, 1)
         return
     # Imported here: a small config never pays for them.
@@ -177,12 +191,25 @@ def pool(files: Sequence[Path], requested: int | None = None) -> Iterator[Pool]:
         count, mp_context=multiprocessing.get_context("fork"), initializer=_ignore_interrupts
     )
     try:
+        if on_ready is not None:
+            _fork_workers(executor)
+            on_ready()
         yield Pool(executor, count)
     except BaseException:
         # Ctrl-C or an error: drop the queued work rather than wait for it.
         executor.shutdown(wait=False, cancel_futures=True)
         raise
     executor.shutdown()
+
+
+def _fork_workers(executor: ProcessPoolExecutor) -> None:
+    """Fork every worker now, while this process runs no other thread.
+
+    With the fork start method, an executor forks all its workers at its first submit, before it
+    starts its own thread (CPython 3.10.5 and later); it never forks again, since it does not
+    replace workers.
+    """
+    executor.submit(os.getpid)
 
 
 def _ignore_interrupts() -> None:
