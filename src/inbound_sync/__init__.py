@@ -14,6 +14,7 @@ apply -> api, cli and render -> provenance -> plan):
     cli       click commands; every exit code is decided in errors + cli
     sandbox   a local server of the same API over SQLite (extra: sandbox)
     errors    the error tree and exit codes
+    jsontext  indented JSON as json.dumps writes it, for every document, written faster
 """
 
 __version__ = "0.1.0"

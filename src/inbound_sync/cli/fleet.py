@@ -48,6 +48,7 @@ from inbound_sync.fleet import (
 from inbound_sync.fleet.keys import connections
 from inbound_sync.fleet.model import json_schema
 from inbound_sync.fleet.saved import fleet_document
+from inbound_sync.jsontext import indented
 from inbound_sync.output import color_enabled, write
 from inbound_sync.plan import Policy, Snapshot
 from inbound_sync.plan.saved import dumps
@@ -142,7 +143,7 @@ def format_validation(run: Run, states: Sequence[TargetState]) -> str:
 
 def format_schema() -> str:
     """The schema as committed in schemas/fleet.schema.json."""
-    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+    return indented(json_schema(), ensure_ascii=True) + "\n"
 
 
 def print_schema(out: str = STDOUT) -> int:
@@ -359,7 +360,7 @@ def run_list(fleet: str | None, targets: Sequence[str], conn: Connection, *, fmt
     snapshots = read_run(run, conn)
     if fmt == "json":
         items = {name: json.loads(format_json(s)) for name, s in sorted(snapshots.items())}
-        write(json.dumps(items, indent=2, sort_keys=True) + "\n", nl=False)
+        write(indented(items, ensure_ascii=True) + "\n", nl=False)
         return 0
     sections = []
     for target in run.targets:

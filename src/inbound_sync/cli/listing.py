@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from inbound_sync.cli.common import STDOUT, Connection, write_out
 from inbound_sync.cli.plan import read_snapshot
 from inbound_sync.errors import UsageError
+from inbound_sync.jsontext import indented
 from inbound_sync.output import write
 from inbound_sync.phone import display
 from inbound_sync.plan import RemoteRow, Snapshot
@@ -54,7 +54,7 @@ def format_json(snapshot: Snapshot) -> str:
         }
         for r in sorted(snapshot.rows, key=lambda r: r.normalized)
     ]
-    return json.dumps(items, indent=2, sort_keys=True) + "\n"
+    return indented(items, ensure_ascii=True) + "\n"
 
 
 def run_list(conn: Connection, *, fmt: str) -> int:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from inbound_sync import config
 from inbound_sync.cli.common import STDOUT, load_config, write_out
 from inbound_sync.config import DesiredState
+from inbound_sync.jsontext import indented
 from inbound_sync.output import write
 
 
@@ -36,7 +36,7 @@ def _count(n: int, singular: str, plural: str | None = None) -> str:
 
 def format_schema() -> str:
     """The schema as committed in schemas/inbound-sync.schema.json."""
-    return json.dumps(config.json_schema(), indent=2, sort_keys=True) + "\n"
+    return indented(config.json_schema(), ensure_ascii=True) + "\n"
 
 
 def print_schema(out: str = STDOUT) -> int:

@@ -123,16 +123,17 @@ def _remote_key(row: RemoteRow, region: str, warnings: list[str]) -> str:
 def _declared_change(number: DesiredNumber, row: RemoteRow | None) -> Change | None:
     if number.ensure == "absent":
         return None if row is None else _change("delete", number, row, None)
-    want = Binding(number.assistant_id, number.strategy_id)
     if row is None:
-        if want.assistant_id is None:
+        if number.assistant_id is None:
             raise PlanError(
                 f"{number.source}: {display(number.normalized)} does not exist in the account and "
                 "cannot be created without an assistant (assign requires one)"
             )
-        return _change("assign", number, None, want)
-    if want == row.binding:
+        return _change("assign", number, None, Binding(number.assistant_id, number.strategy_id))
+    # Plain pairs: most numbers of a large config match already, and need no Binding built.
+    if (number.assistant_id, number.strategy_id) == (row.assistant_id, row.strategy_id):
         return None
+    want = Binding(number.assistant_id, number.strategy_id)
     return _change("detach" if want == UNROUTED else "update", number, row, want)
 
 

@@ -14,6 +14,7 @@ import pydantic
 
 from inbound_sync.config import DesiredNumber, DesiredState, SafetyPolicy
 from inbound_sync.errors import UsageError
+from inbound_sync.jsontext import indented
 from inbound_sync.phone import display
 from inbound_sync.plan.model import Plan, Policy, change_data
 
@@ -53,8 +54,8 @@ def unmanaged_data(plan: Plan) -> list[dict[str, Any]]:
 
 
 def dumps(document: dict[str, Any]) -> str:
-    """Serialize deterministically."""
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """Serialize deterministically: json.dumps(indent=2, sort_keys=True)'s text, written faster."""
+    return indented(document) + "\n"
 
 
 def desired_document(desired: DesiredState) -> dict[str, Any]:

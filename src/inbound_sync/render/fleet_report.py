@@ -3,11 +3,11 @@ name, then the fleet's totals. Outcomes of a move carry its id in JSON."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from inbound_sync.fleet.execute import FleetReport
 from inbound_sync.fleet.saved import move_data
+from inbound_sync.jsontext import indented
 from inbound_sync.render import escape, words
 from inbound_sync.render import report as report_words
 from inbound_sync.render.fleet import heading
@@ -92,7 +92,7 @@ def report_document(report: FleetReport) -> dict[str, Any]:
 
 
 def format_report_json(report: FleetReport) -> str:
-    return json.dumps(report_document(report), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return indented(report_document(report)) + "\n"
 
 
 def format_report_markdown(report: FleetReport) -> str:
