@@ -7,30 +7,61 @@ tests hold that structure in place (no timing is asserted).
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
 HEAVY = ("pydantic", "httpx", "phonenumbers", "yaml", "asyncio", "starlette", "uvicorn")
+# Only writing a file needs these, and only a bug the traceback module.
+WRITING = ("pathlib", "tempfile", "traceback")
+# httpx's own command-line tool and what it loads where installed (tens of ms, never used here).
+HTTPX_CLI = {"httpx._main", "rich", "pygments"}
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "inbound.yaml"
 
-# Runs the CLI in a fresh interpreter, then reports every module it imported.
+# Runs the CLI in a fresh interpreter, then reports every module it imported, and every module
+# it looked for, found or not: a test of what is never imported then holds whether the module
+# is installed or not.
 PROBE = """
 import json, sys
+
+class Looked:
+    names = set()
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        cls.names.add(name)
+        return None
+
+sys.meta_path.insert(0, Looked)
 from inbound_sync.cli import main
 code = main(sys.argv[1:])
-sys.stderr.write("\\nMODULES " + json.dumps(sorted(sys.modules)) + "\\n")
+imported = sorted(name for name, module in sys.modules.items() if module is not None)
+sys.stderr.write("\\nMODULES " + json.dumps([imported, sorted(Looked.names)]) + "\\n")
 raise SystemExit(code)
 """
 
 
-def imported_by(*argv: str) -> set[str]:
+class Probe(NamedTuple):
+    imported: set[str]
+    looked_for: set[str]
+
+
+def probe(*argv: str) -> Probe:
     done = subprocess.run(
         [sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    marker = done.stderr.rsplit("MODULES ", 1)[1]
-    return {name.split(".")[0] for name in json.loads(marker)}
+    imported, looked_for = json.loads(done.stderr.rsplit("MODULES ", 1)[1])
+    return Probe(set(imported), set(looked_for))
+
+
+def imported_by(*argv: str) -> set[str]:
+    """The top-level packages the command imported."""
+    return {name.split(".")[0] for name in probe(*argv).imported}
 
 
 @pytest.mark.parametrize(
@@ -44,7 +75,7 @@ def imported_by(*argv: str) -> set[str]:
     ],
 )
 def test_help_and_version_import_no_heavy_module(argv):
-    assert imported_by(*argv).isdisjoint(HEAVY)
+    assert imported_by(*argv).isdisjoint(HEAVY + WRITING)
 
 
 def test_the_probe_sees_what_a_command_imports(tmp_path):
@@ -59,3 +90,27 @@ def test_a_small_config_imports_no_process_pool(tmp_path):
     config = tmp_path / "inbound.yaml"
     config.write_text("version: 1\nnumbers: []\n", encoding="utf-8")
     assert imported_by("validate", str(config)).isdisjoint({"multiprocessing", "concurrent"})
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> str:
+    """The example config, outside any git work tree."""
+    return str(shutil.copy(EXAMPLE, tmp_path / "inbound.yaml"))
+
+
+def test_a_plan_never_looks_for_httpx_own_command_line_tool(live_sandbox, config):
+    found = probe("plan", config)
+    assert "httpx" in found.imported  # the probe saw a command that reached the network
+    assert found.looked_for.isdisjoint(HTTPX_CLI)
+    assert found.imported.isdisjoint(HTTPX_CLI)
+
+
+def test_a_plan_imports_no_reader_of_drift_baselines(live_sandbox, config):
+    assert "inbound_sync.provenance.baseline" not in probe("plan", config).imported
+
+
+def test_apply_imports_no_provenance(live_sandbox, config):
+    # Provenance is for plan, drift and history; apply's report only shares their wording.
+    imported = probe("apply", "--auto-approve", config).imported
+    assert "inbound_sync.apply.executor" in imported
+    assert not {name for name in imported if name.startswith("inbound_sync.provenance")}
