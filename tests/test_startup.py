@@ -22,9 +22,9 @@ WRITING = ("pathlib", "tempfile", "traceback")
 HTTPX_CLI = {"httpx._main", "rich", "pygments"}
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "inbound.yaml"
 
-# Runs the CLI in a fresh interpreter, then reports every module it imported, and every module
-# it looked for, found or not: a test of what is never imported then holds whether the module
-# is installed or not.
+# Runs the CLI in a fresh interpreter, then reports every module it imported, every module it
+# looked for, found or not (a test of what is never imported then holds whether the module is
+# installed or not), and every pydantic model class it built.
 PROBE = """
 import json, sys
 
@@ -40,7 +40,13 @@ sys.meta_path.insert(0, Looked)
 from inbound_sync.cli import main
 code = main(sys.argv[1:])
 imported = sorted(name for name, module in sys.modules.items() if module is not None)
-sys.stderr.write("\\nMODULES " + json.dumps([imported, sorted(Looked.names)]) + "\\n")
+models, todo = set(), [sys.modules["pydantic"].BaseModel] if "pydantic" in sys.modules else []
+while todo:
+    for sub in todo.pop().__subclasses__():
+        models.add(sub.__module__ + "." + sub.__qualname__)
+        todo.append(sub)
+report = [imported, sorted(Looked.names), sorted(models)]
+sys.stderr.write("\\nMODULES " + json.dumps(report) + "\\n")
 raise SystemExit(code)
 """
 
@@ -48,6 +54,7 @@ raise SystemExit(code)
 class Probe(NamedTuple):
     imported: set[str]
     looked_for: set[str]
+    models: set[str]
 
 
 def probe(*argv: str) -> Probe:
@@ -55,8 +62,8 @@ def probe(*argv: str) -> Probe:
         [sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    imported, looked_for = json.loads(done.stderr.rsplit("MODULES ", 1)[1])
-    return Probe(set(imported), set(looked_for))
+    imported, looked_for, models = json.loads(done.stderr.rsplit("MODULES ", 1)[1])
+    return Probe(set(imported), set(looked_for), set(models))
 
 
 def imported_by(*argv: str) -> set[str]:
@@ -105,8 +112,13 @@ def test_a_plan_never_looks_for_httpx_own_command_line_tool(live_sandbox, config
     assert found.imported.isdisjoint(HTTPX_CLI)
 
 
-def test_a_plan_imports_no_reader_of_drift_baselines(live_sandbox, config):
-    assert "inbound_sync.provenance.baseline" not in probe("plan", config).imported
+def test_a_plan_builds_no_model_to_read_a_saved_plan_or_a_drift_baseline(live_sandbox, config):
+    # Writing a plan needs plan.saved; only reading one back (apply --plan) needs its models.
+    found = probe("plan", config)
+    assert "inbound_sync.plan.saved" in found.imported
+    assert "inbound_sync.config.model.ConfigFile" in found.models
+    readers = ("inbound_sync.plan.saved", "inbound_sync.provenance.baseline")
+    assert not {model for model in found.models if model.startswith(readers)}
 
 
 def test_apply_imports_no_provenance(live_sandbox, config):
