@@ -7,6 +7,7 @@ tests hold that structure in place (no timing is asserted).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -126,3 +127,44 @@ def test_apply_imports_no_provenance(live_sandbox, config):
     imported = probe("apply", "--auto-approve", config).imported
     assert "inbound_sync.apply.executor" in imported
     assert not {name for name in imported if name.startswith("inbound_sync.provenance")}
+
+
+PLUGIN = """
+import pathlib
+
+pathlib.Path({marker!r}).write_text("loaded")
+
+
+class Plugin:
+    def new_schema_validator(self, *args, **kwargs):
+        return None, None, None
+
+
+plugin = Plugin()
+"""
+
+
+def test_the_console_script_does_not_search_for_pydantic_plugins(tmp_path):
+    # pydantic reads every installed distribution's entry points to find its plugins; a plugin
+    # installed beside the tool shows whether that search ran.
+    site = tmp_path / "site"
+    dist = site / "probe_plugin-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: probe-plugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[pydantic]\nprobe = probe_plugin:plugin\n")
+    marker = tmp_path / "loaded"
+    (site / "probe_plugin.py").write_text(PLUGIN.format(marker=str(marker)))
+    config = tmp_path / "inbound.yaml"
+    config.write_text("version: 1\nnumbers: []\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    env["PYTHONPATH"] = str(site)
+
+    def run(*argv: str) -> None:
+        done = subprocess.run([sys.executable, *argv], env=env, capture_output=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+
+    run("-c", "import pydantic\nclass M(pydantic.BaseModel): pass")
+    assert marker.exists()  # pydantic alone finds and loads the plugin
+    marker.unlink()
+    run("-m", "inbound_sync", "validate", str(config))
+    assert not marker.exists()
