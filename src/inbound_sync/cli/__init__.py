@@ -30,7 +30,7 @@ def _skip_httpx_cli() -> None:
     the tool's dependencies (rich, pygments) are an optional extra of httpx. Where they are
     installed, that import loads both: about 50 ms of every command that reaches the network.
     A None in sys.modules makes the import fail at once (the import system's documented rule),
-    so httpx takes its fallback either way. A httpx._main already imported is left alone.
+    so httpx takes its fallback either way. An httpx._main already imported is left alone.
     """
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
