@@ -6,9 +6,7 @@ import contextlib
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Coroutine, Iterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TextIO, TypeVar
 
 import click
@@ -201,6 +199,10 @@ def write_out(path: str, text: str, *, private: bool = False) -> None:
     if path == STDOUT:
         write(text, nl=False)
         return
+    # pathlib and tempfile are imported where a file is written: --help and --version start
+    # without them.
+    from pathlib import Path
+
     parent = Path(path).parent
     if not parent.is_dir():
         try:
@@ -246,6 +248,9 @@ def private_file(path: str) -> Iterator[TextIO]:
 @contextlib.contextmanager
 def _temporary_beside(path: str) -> Iterator[tuple[TextIO, str]]:
     """An owner-only (0600) temporary file in the directory of `path`, removed if left behind."""
+    import tempfile
+    from pathlib import Path
+
     target = Path(path)
     try:
         fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
@@ -267,7 +272,7 @@ def append_step_summary(markdown: str) -> None:
     if not target:
         return
     try:
-        with Path(target).open("a", encoding="utf-8") as handle:
+        with open(target, "a", encoding="utf-8") as handle:
             handle.write(markdown + "\n")
     except OSError as exc:
         raise UsageError(f"cannot append to GITHUB_STEP_SUMMARY {target}: {exc.strerror}") from None

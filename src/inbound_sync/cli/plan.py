@@ -29,7 +29,6 @@ from inbound_sync.output import color_enabled, write
 from inbound_sync.plan import Plan, Policy, Snapshot, make_plan
 from inbound_sync.plan.saved import dumps, plan_document
 from inbound_sync.provenance import Provenances, collect, utc_now
-from inbound_sync.provenance.baseline import read_baseline, sightings
 from inbound_sync.render import github, markdown, text
 from inbound_sync.render.documents import drift_document, with_provenance
 
@@ -129,6 +128,8 @@ def run_drift(
     baseline: str | None = None,
     out: str | None = None,
 ) -> int:
+    from inbound_sync.provenance.baseline import read_baseline, sightings  # only drift reads one
+
     # The baseline is read before any request: a bad file never costs a network call.
     previous = read_baseline(baseline) if baseline else None
     _, plan, _, _, found = compute(paths, conn, allow_destructive=True)

@@ -3,6 +3,7 @@
 model.py    Binding, RemoteRow, Snapshot, Change, Plan, Policy (immutable records)
 planner.py  make_plan(desired, snapshot, policy) -> Plan, and the safety guards
 saved.py    the JSON document of a plan, which `plan --out` writes and `apply --plan` reads
+saved_format.py  the models that check a plan file's shape as it is read back
 """
 
 from inbound_sync.plan.model import (

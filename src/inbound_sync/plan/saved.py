@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 
@@ -17,6 +17,9 @@ from inbound_sync.errors import UsageError
 from inbound_sync.jsontext import indented
 from inbound_sync.phone import display
 from inbound_sync.plan.model import Plan, Policy, change_data
+
+if TYPE_CHECKING:
+    from inbound_sync.plan.saved_format import _Body, _Desired
 
 FORMAT_VERSION = 1
 FLEET_FORMAT_VERSION = 2
@@ -77,58 +80,8 @@ def desired_document(desired: DesiredState) -> dict[str, Any]:
     }
 
 
-class _Model(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="ignore", frozen=True)
-
-
-class _Number(_Model):
-    normalized: str = pydantic.Field(pattern=r"^[0-9]{4,17}$")
-    e164: str
-    ensure: Literal["present", "absent"]
-    assistant_id: str | None
-    strategy_id: str | None
-    protect: bool = False
-    source: str | None = None
-    description: str | None = None
-
-
-class _Safety(_Model):
-    max_destructive: int = pydantic.Field(10, ge=0)
-    max_destructive_percent: float = pydantic.Field(30.0, ge=0, le=100, allow_inf_nan=False)
-
-
-class _Desired(_Model):
-    region: str
-    service: str
-    unmanaged: Literal["ignore", "detach", "delete"]
-    safety: _Safety
-    assistants: dict[str, str]
-    strategies: dict[str, str]
-    files: list[str]
-    numbers: list[_Number]
-    purpose: Literal["config", "undo"] = "config"
-    max_rate: float | None = pydantic.Field(None, gt=0, allow_inf_nan=False)
-
-
-class _Options(_Model):
-    allow_destructive: bool
-
-
-class _Body(_Model):
-    """A plan document without its format_version, as a fleet plan holds one per target."""
-
-    api_url: str
-    changes: list[dict[str, Any]]
-    options: _Options
-    desired: _Desired
-
-
 # What a saved change carries for its reviewers only; a plan made again has none of it to compare.
 _FOR_REVIEW = frozenset({"provenance"})
-
-
-class _Document(_Body):
-    format_version: Literal[1]
 
 
 class SavedPlan:
@@ -161,11 +114,15 @@ def _to_state(doc: _Desired) -> DesiredState:
 
 def saved_body(data: Any) -> SavedPlan:
     """A plan body (a plan document less its format_version); raises pydantic.ValidationError."""
+    from inbound_sync.plan.saved_format import _Body
+
     return SavedPlan(_Body.model_validate(data))
 
 
 def read_saved(path: str) -> SavedPlan:
     """Read a plan file written by `plan --out`; any defect is a UsageError naming the file."""
+    from inbound_sync.plan.saved_format import _Document
+
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

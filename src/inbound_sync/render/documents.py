@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inbound_sync.plan import Change, Plan
 from inbound_sync.plan.model import change_data
 from inbound_sync.plan.saved import unmanaged_data
 from inbound_sync.provenance import Provenances
-from inbound_sync.provenance.baseline import Sighting
 from inbound_sync.provenance.model import iso
 from inbound_sync.render import escape, words
+
+if TYPE_CHECKING:
+    from inbound_sync.provenance.baseline import Sighting
 
 
 def drift_document(

@@ -8,12 +8,15 @@ message gets the workflow-command encoding (`escape.github_message`), the file a
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from inbound_sync.plan import Change, Plan
-from inbound_sync.provenance import Provenances
-from inbound_sync.provenance.baseline import Sighting
 from inbound_sync.render import escape, words
 from inbound_sync.render import provenance as origin
+
+if TYPE_CHECKING:
+    from inbound_sync.provenance import Provenances
+    from inbound_sync.provenance.baseline import Sighting
 
 
 def annotation(level: str, message: str, source: str | None, title: str) -> str:

@@ -7,12 +7,15 @@ name can add a tag, break a table row or close the `<details>` around the unmana
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from inbound_sync.plan import Change, Plan
-from inbound_sync.provenance import Provenance, Provenances
-from inbound_sync.provenance.baseline import Sighting
 from inbound_sync.render import escape, words
 from inbound_sync.render import provenance as origin
+
+if TYPE_CHECKING:
+    from inbound_sync.provenance import Provenance, Provenances
+    from inbound_sync.provenance.baseline import Sighting
 
 EMOJI = {"assign": "🟢", "update": "🟡", "detach": "🟠", "delete": "🔴"}
 

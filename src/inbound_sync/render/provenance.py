@@ -8,11 +8,14 @@ function; the words around them are ours.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from inbound_sync.plan import Change
-from inbound_sync.provenance import Commit, Provenance
-from inbound_sync.provenance.baseline import Sighting
 from inbound_sync.render.escape import Escape
+
+if TYPE_CHECKING:
+    from inbound_sync.provenance import Commit, Provenance
+    from inbound_sync.provenance.baseline import Sighting
 
 VERDICTS = {
     "account": "changed in the account after git last set it",

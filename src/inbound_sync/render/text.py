@@ -6,13 +6,16 @@ Data is shown through `escape.text` before any colour is added, so only our own 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from inbound_sync.output import style
 from inbound_sync.plan import Change, Plan
-from inbound_sync.provenance import Provenances
-from inbound_sync.provenance.baseline import Sighting
 from inbound_sync.render import escape, words
 from inbound_sync.render import provenance as origin
+
+if TYPE_CHECKING:
+    from inbound_sync.provenance import Provenances
+    from inbound_sync.provenance.baseline import Sighting
 
 
 def _where(change: Change, unmanaged: str) -> str:

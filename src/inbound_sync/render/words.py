@@ -7,11 +7,14 @@ escape function from `render.escape` and applies it to the data alone, never to 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from inbound_sync.phone import display
 from inbound_sync.plan import Binding, Change, Plan, RemoteRow
-from inbound_sync.provenance.baseline import Sighting
 from inbound_sync.render.escape import Escape
+
+if TYPE_CHECKING:
+    from inbound_sync.provenance.baseline import Sighting
 
 SYMBOLS = {"assign": "+", "update": "~", "detach": "!", "delete": "-"}
 COLORS = {"assign": "green", "update": "yellow", "detach": "magenta", "delete": "red"}
