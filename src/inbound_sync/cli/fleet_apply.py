@@ -128,10 +128,10 @@ def _source(run: Run, conn: Connection, options: Options) -> tuple[Source, Early
     try:
         settings = target_connections(run, conn)
         shared = _shared_pacers(settings, options)
-        ready = _can_write(options.undo_out, options.log_file)
+        writable = _can_write(options.undo_out, options.log_file)
     except UsageError:
-        ready = False
-    if not ready:
+        writable = False
+    if not writable:
         # Read nothing early: the configs' errors come first, then these, found before any
         # request, as they always were.
         return Source(load_targets(run), None), None
