@@ -154,10 +154,10 @@ def _source(
         # The configs' rates are known only once they are read: the reads start at the flag's
         # or the variable's pace, and each host's pacer is capped afterwards (Pacing.capped).
         pacing = Pacing.of(settings, {}, options)
-        ready = _can_write(options.undo_out, options.log_file)
+        writable = _can_write(options.undo_out, options.log_file)
     except UsageError:
-        ready = False
-    if not ready:
+        writable = False
+    if not writable:
         # Read nothing early: the configs' errors come first, then these, found before any
         # request, as they always were.
         return Source(load_targets(run), None), None
