@@ -102,7 +102,7 @@ class Reversed(list):  # type: ignore[type-arg]
     """A list that iterates backwards: json.dumps writes what iteration gives."""
 
     def __iter__(self) -> Iterator[object]:
-        return reversed(list.__iter__(self))  # type: ignore[call-overload]
+        return iter(list(list.__iter__(self))[::-1])
 
 
 EDGE_CASES = [
@@ -176,10 +176,9 @@ def test_deep_nesting_is_written_as_json_dumps_writes_it(wrap, depth):
     assert_same(nested(depth, wrap))
 
 
-def test_nesting_too_deep_for_either_raises_recursion_error_as_json_dumps_does():
-    value = nested(5000, lambda v: [v])
-    assert outcome(lambda: indented(value))[0] == "RecursionError"
-    assert outcome(lambda: reference(value))[0] == "RecursionError"
+def test_nesting_past_the_recursion_limit_ends_as_json_dumps_ends():
+    # A RecursionError where json.dumps recurses in Python; the text where its C encoder indents.
+    assert_same(nested(5000, lambda v: [v]))
 
 
 def circular_list() -> object:

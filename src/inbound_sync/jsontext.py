@@ -12,11 +12,14 @@ Python walks only the containers that hold containers, and it writes siblings to
 of dicts that share their keys (a plan's changes) a key at a time, one C call per key, each row
 then joined from its pieces. Key order, float repr, NaN and escapes are the C encoder's, which
 writes them as the pure one does.
+
+From Python 3.13 the C encoder indents by itself, faster than this; json.dumps then writes all.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from _json import make_encoder
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
@@ -28,6 +31,8 @@ from typing import Any
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 """The exact types the C encoder writes alike at any depth; a subclass takes the general path."""
 
+_C_INDENTS = sys.version_info >= (3, 13)
+
 _SEQUENCES = frozenset({list, tuple})
 _CONTAINERS = frozenset({dict, list, tuple})
 
@@ -38,6 +43,8 @@ _BRACKETS: Bracket = ("[", "]")
 
 def indented(value: object, *, ensure_ascii: bool = False) -> str:
     """`json.dumps(value, indent=2, sort_keys=True, ensure_ascii=ensure_ascii)`, the same text."""
+    if _C_INDENTS:
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=ensure_ascii)
     writer = _Writer(ensure_ascii)
     try:
         writer.node(value, 0)
