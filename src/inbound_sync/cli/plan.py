@@ -55,12 +55,15 @@ class Computed(NamedTuple):
     provenance: Provenances
 
 
-def compute(paths: Sequence[str], conn: Connection, allow_destructive: bool) -> Computed:
-    """Load the config while the account is read, plan, and find provenance."""
+def compute(
+    paths: Sequence[str], conn: Connection, allow_destructive: bool, *, outside_git: bool = True
+) -> Computed:
+    """Load the config while the account is read, plan, and find provenance (outside a git work
+    tree too, unless `outside_git` is False: a plan shows none there)."""
     desired, snapshot, base_url = load_and_read(paths, conn)
     policy = Policy(desired.safety, allow_destructive)
     plan = make_plan(desired, snapshot, policy)
-    found = collect(plan, snapshot.rows, desired.files, utc_now())
+    found = collect(plan, snapshot.rows, desired.files, utc_now(), outside_git=outside_git)
     return Computed(desired, plan, policy, base_url, found)
 
 
@@ -100,7 +103,9 @@ def run_plan(
     detailed_exitcode: bool,
     allow_destructive: bool,
 ) -> int:
-    desired, plan, policy, base_url, found = compute(paths, conn, allow_destructive)
+    desired, plan, policy, base_url, found = compute(
+        paths, conn, allow_destructive, outside_git=False
+    )
     document = plan_document(plan, desired, policy, base_url)
     provenance = found if found.in_git else None
     if provenance is not None:

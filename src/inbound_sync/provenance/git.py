@@ -162,12 +162,20 @@ def utc_now() -> datetime:
 
 
 def collect(
-    plan: Plan, rows: Iterable[RemoteRow], files: Sequence[str], now: datetime
+    plan: Plan,
+    rows: Iterable[RemoteRow],
+    files: Sequence[str],
+    now: datetime,
+    *,
+    outside_git: bool = True,
 ) -> Provenances:
     """The provenance of every change of `plan`: the account's rows, and git's blame of the
-    config files that declare them, when the config is in a git work tree."""
+    config files that declare them, when the config is in a git work tree. With `outside_git`
+    False, a config outside any work tree gets none at all (a plan shows none there)."""
     first = Path(files[0]).parent if files else Path()
     tree = work_tree(first)
+    if isinstance(tree, str) and not outside_git:
+        return Provenances(now, {}, in_git=False)
     lines = blamed_lines(plan)
     if isinstance(tree, str):
         blames = {p: FileBlame(note=tree) for p in lines}
