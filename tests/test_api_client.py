@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from typing import Any
 
 import httpx
@@ -40,6 +41,7 @@ from inbound_sync.api import (
     Timeouts,
     UpdateResult,
 )
+from inbound_sync.api.client import _tls_context
 from inbound_sync.errors import ApiError
 
 MAPPING = TypeAdapter(RemoteMapping)
@@ -223,6 +225,55 @@ def test_an_injected_http_client_is_used_and_left_open() -> None:
 
     assert asyncio.run(go()) is False
     assert transport.closed  # closed by its owner's `async with`, not by InboundClient
+
+
+def test_an_injected_http_client_still_sends_the_key_headers_and_timeouts() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, text=LIST_RESPONSE)
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+            timeouts = Timeouts(connect=1.5, read=7.0)
+            async with InboundClient(BASE, ApiKey(KEY), http=http, timeouts=timeouts) as c:
+                await c.list()
+
+    asyncio.run(go())
+    (sent,) = seen
+    assert sent.headers["authorization"] == f"Bearer {KEY}"
+    assert (sent.headers["accept"], sent.headers["accept-encoding"]) == (
+        "application/json",
+        "gzip, deflate",
+    )
+    assert sent.headers["user-agent"].startswith("inbound-sync/")
+    timeout = sent.extensions["timeout"]
+    assert (timeout["connect"], timeout["read"]) == (1.5, 7.0)
+
+
+def test_the_clients_of_a_run_load_the_ca_bundle_once_and_verify_with_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Loading the CA bundle costs tens of milliseconds; apply opens a client per phase and a
+    # fleet one per target.
+    made: list[ssl.SSLContext] = []
+    real = ssl.create_default_context
+
+    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    _tls_context.cache_clear()
+    try:
+        clients = [InboundClient(BASE, ApiKey(KEY)) for _ in range(3)]
+        for client in clients:
+            asyncio.run(client.aclose())
+    finally:
+        _tls_context.cache_clear()
+    assert len(made) == 1
+    assert (made[0].verify_mode, made[0].check_hostname) == (ssl.CERT_REQUIRED, True)
 
 
 def test_an_asgi_app_plugs_in_as_a_transport() -> None:

@@ -10,12 +10,14 @@ import pytest
 
 from api_support import OK_BODIES, Harness, list_op, route
 from inbound_sync.api import (
+    ConnectionSettings,
     InboundClient,
     RequestRecord,
     format_record,
     request_tag,
     verbose_logger,
 )
+from inbound_sync.cli.common import Connection, open_client
 from inbound_sync.errors import ApiError, OutcomeUnknown
 
 OK_LIST = httpx.Response(200, json=OK_BODIES["list"])
@@ -161,3 +163,49 @@ def test_verbose_logger_writes_one_line_per_attempt() -> None:
     assert lines[0].startswith("GET /inbound/list -> 500 in ")
     assert lines[0].endswith("s (attempt 1); retry: HTTP 500")
     assert lines[1].endswith("s (attempt 2)")
+
+
+def _opened(verbose: bool, **options: object) -> InboundClient:
+    settings = ConnectionSettings.from_sources(
+        api_url="https://api.example.test",
+        api_key_file=None,
+        allow_insecure_http=False,
+        environ={"INBOUND_SYNC_API_KEY": "k"},
+    )
+    conn = Connection(api_url=None, api_key_file=None, allow_insecure_http=False, verbose=verbose)
+    answer = httpx.MockTransport(lambda request: OK_LIST)
+    return open_client(conn, settings, transport=answer, **options)
+
+
+def _records_built(monkeypatch: pytest.MonkeyPatch, client: InboundClient) -> list[object]:
+    built: list[object] = []
+
+    def counting(*args: object, **fields: object) -> RequestRecord:
+        built.append(fields)
+        return RequestRecord(*args, **fields)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("inbound_sync.api.client.RequestRecord", counting)
+
+    async def go() -> None:
+        async with client:
+            await client.list()
+
+    asyncio.run(go())
+    return built
+
+
+def test_a_command_nobody_listens_to_builds_no_record_of_its_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Without --verbose or an audit log, a bulk apply spends nothing on records of each request.
+    assert _records_built(monkeypatch, _opened(verbose=False)) == []
+
+
+def test_verbose_or_a_log_still_gets_a_record_of_every_request(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert len(_records_built(monkeypatch, _opened(verbose=True))) == 1
+    assert capsys.readouterr().err.startswith("GET /inbound/list -> 200 in ")
+    logged: list[RequestRecord] = []
+    assert len(_records_built(monkeypatch, _opened(False, on_request=logged.append))) == 1
+    assert [r.status for r in logged] == [200]

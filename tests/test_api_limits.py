@@ -31,6 +31,7 @@ from inbound_sync.api import (
     RetryPolicy,
     Timeouts,
 )
+from inbound_sync.api.body import read_limited
 from inbound_sync.errors import (
     ConnectionFailed,
     OutcomeUnknown,
@@ -133,6 +134,74 @@ def test_a_body_declared_larger_than_the_limit_is_refused_before_it_is_read() ->
     route(h, "GET", "/inbound/list").mock(return_value=huge)
     h.fails(list_op, ResponseFormatError)
     assert source.pulled == 0
+
+
+@pytest.mark.parametrize("declared", ["100", str(LIMIT)])
+def test_a_content_length_that_understates_the_body_still_stops_at_the_limit(
+    declared: str,
+) -> None:
+    source = Source(endless())
+    h = _limited()
+    lying = _streamed(source, **{"content-length": declared})
+    route(h, "GET", "/inbound/list").mock(return_value=lying)
+    assert "larger than 1,048,576 bytes" in str(h.fails(list_op, ResponseFormatError))
+    assert source.pulled == LIMIT // 65536 + 1
+
+
+@pytest.mark.parametrize("excess", [0, 1], ids=["exactly-the-limit", "one-byte-more"])
+def test_a_streamed_answer_of_the_limit_is_read_and_one_byte_more_is_not(excess: int) -> None:
+    body = json.dumps(OK_BODIES["list"]).encode()
+    h = Harness(max_response_bytes=len(body) - excess)
+    answer = _streamed(Source(iter([body[:7], body[7:]])), **{"content-length": str(len(body))})
+    route(h, "GET", "/inbound/list").mock(return_value=answer)
+    if excess:
+        h.fails(list_op, ResponseFormatError)
+    else:
+        assert h.run(list_op) == ()
+
+
+@pytest.mark.parametrize("encoding", [None, "identity"])
+def test_an_unencoded_answer_is_read_into_the_response_itself(encoding: str | None) -> None:
+    # No second response object is built for the common answer: only a decoded one needs it.
+    headers = {"content-encoding": encoding} if encoding else {}
+    answer = _streamed(Source(iter([b'{"success": ', b"true}"])), **headers)
+    read = asyncio.run(read_limited(answer, LIMIT))
+    assert read is answer
+    assert (read.content, read.is_closed) == (b'{"success": true}', True)
+
+
+def test_a_decoded_answer_drops_the_headers_of_its_encoding() -> None:
+    answer = _streamed(
+        Source(iter([gzip.compress(b"{}")])),
+        **{"content-encoding": "gzip", "content-length": "22", "x-kept": "yes"},
+    )
+    answer.request = httpx.Request("GET", "https://api.example.test/inbound/list")
+    read = asyncio.run(read_limited(answer, LIMIT))
+    assert read.content == b"{}"
+    assert "content-encoding" not in read.headers
+    assert read.headers["x-kept"] == "yes"
+
+
+@pytest.mark.socket
+def test_over_a_socket_a_body_longer_than_its_content_length_is_cut_at_the_declared_length() -> (
+    None
+):
+    async def go() -> BaseException | None:
+        async with Liar(declared=20) as server:
+            client = InboundClient(
+                server.url, ApiKey(ACME_KEY), retry=RetryPolicy(attempts=1), max_response_bytes=64
+            )
+            async with client:
+                try:
+                    await client.list()
+                except ResponseFormatError as exc:
+                    return exc
+        return None
+
+    error = asyncio.run(go())
+    # HTTP framing reads 20 bytes and no more: the start of a body that is not valid JSON.
+    assert error is not None
+    assert "a body that is not valid JSON" in str(error)
 
 
 def test_the_message_names_the_limit_and_how_to_raise_it() -> None:
@@ -319,6 +388,26 @@ class Trickle:
                 await asyncio.sleep(self.gap)
                 writer.write(b" ")
                 await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+
+class Liar(Trickle):
+    """A loopback HTTP server whose Content-Length claims `declared` bytes of a body that goes
+    on for a megabyte."""
+
+    def __init__(self, *, declared: int) -> None:
+        super().__init__()
+        self.declared = declared
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            head = f"HTTP/1.1 200 OK\r\nContent-Length: {self.declared}\r\n\r\n"
+            writer.write(head.encode() + b'{"success": true, "data": [' + b" " * MIB)
+            await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:

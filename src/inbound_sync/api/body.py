@@ -3,14 +3,21 @@
 httpx's own decoders expand each network chunk whole: 64 KiB of a gzip bomb becomes 64 MiB at
 once. Here gzip and deflate are decoded with zlib's `max_length`, so the decoded body never
 holds more than the limit plus one byte, however the server compresses or streams it.
+
+An answer sent as is (no Content-Encoding, as most are) needs no decoding: httpx reads it into
+the response itself, through a stream that counts the bytes as they arrive and stops past the
+limit, whatever Content-Length claimed. That spares every small write's answer a second
+response object.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import AsyncIterator
 from typing import Protocol
 
 import httpx
+from httpx import AsyncByteStream
 
 # The encodings the client offers in Accept-Encoding, and so the only ones it decodes.
 ACCEPT_ENCODING = "gzip, deflate"
@@ -105,10 +112,12 @@ async def read_limited(response: httpx.Response, limit: int) -> httpx.Response:
     Closes the streamed response. A declared length over the limit fails before any byte is read.
     """
     try:
-        encoding = response.headers.get("content-encoding", "")
-        decoder = _decoder(encoding)
-        if not encoding and _declared_length(response) > limit:
-            raise ResponseTooLarge(limit, response.status_code)
+        decoder = _decoder(response.headers.get("content-encoding", ""))
+        if isinstance(decoder, _Identity):
+            if _declared_length(response) > limit:
+                raise ResponseTooLarge(limit, response.status_code)
+            if await _read_as_is(response, limit):
+                return response
         body = await _read(response, decoder, limit)
     finally:
         await response.aclose()
@@ -122,6 +131,38 @@ async def read_limited(response: httpx.Response, limit: int) -> httpx.Response:
         request=response.request,
         extensions=response.extensions,
     )
+
+
+async def _read_as_is(response: httpx.Response, limit: int) -> bool:
+    """Read an unencoded streamed body into `response` itself, capped; False when it is not
+    streamed (an answer built in memory), for _read to check."""
+    stream = response.stream
+    if response.is_stream_consumed or not isinstance(stream, AsyncByteStream):
+        return False
+    response.stream = _Capped(stream, limit, response.status_code)
+    await response.aread()
+    return True
+
+
+class _Capped(AsyncByteStream):
+    """A response's own stream, stopped with ResponseTooLarge once it has given `limit` bytes
+    and more: the limit holds even when the server's Content-Length understates the body."""
+
+    def __init__(self, stream: AsyncByteStream, limit: int, status: int) -> None:
+        self._stream = stream
+        self._limit = limit
+        self._status = status
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        size = 0
+        async for chunk in self._stream:
+            size += len(chunk)
+            if size > self._limit:
+                raise ResponseTooLarge(self._limit, self._status)
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
 
 
 async def _read(response: httpx.Response, decoder: _Decoder, limit: int) -> bytes:

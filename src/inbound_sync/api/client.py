@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import importlib.util
 import itertools
 import random
@@ -25,7 +26,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
 from types import MappingProxyType, TracebackType
-from typing import Any, Literal, NamedTuple, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar, cast
 from urllib.parse import quote
 
 import httpx
@@ -82,6 +83,9 @@ from inbound_sync.api.settings import (
     Timeouts,
 )
 from inbound_sync.errors import ApiError, NotSent, OutcomeUnknown
+
+if TYPE_CHECKING:
+    import ssl
 
 T = TypeVar("T")
 
@@ -176,6 +180,13 @@ def _spare_failed_imports() -> None:
 _spare_failed_imports()
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default verifying context, made once per process: loading the CA bundle costs
+    tens of milliseconds, and a run makes a client per phase (and per target in a fleet)."""
+    return httpx.create_ssl_context()
+
+
 class InboundClient:
     """GET /inbound/list and the four writes, over an httpx.AsyncClient; use `async with`.
 
@@ -209,13 +220,27 @@ class InboundClient:
         self._key = api_key
         self._redact = redactor(api_key.reveal())
         self._owns_http = http is None
+        headers = {
+            "Authorization": f"Bearer {api_key.reveal()}",
+            "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
+            "User-Agent": f"inbound-sync/{__version__}",
+        }
         # Redirects stay unfollowed so that the Authorization header goes nowhere else.
         if http is None:
+            # The headers and timeouts of every request, merged once here rather than into each.
             http = httpx.AsyncClient(
-                transport=transport, follow_redirects=False, mounts=_DIRECT_HTTP
+                transport=transport,
+                follow_redirects=False,
+                mounts=_DIRECT_HTTP,
+                headers=headers,
+                timeout=timeouts.to_httpx(),
+                verify=_tls_context(),
             )
+            self._per_request: dict[str, Any] = {}
+        else:
+            self._per_request = {"headers": headers, "timeout": timeouts.to_httpx()}
         self._http = http
-        self._timeout = timeouts.to_httpx()
         self._deadline = timeouts.total
         self._max_bytes = max_response_bytes
         self._retry = retry
@@ -441,18 +466,8 @@ class InboundClient:
             ) from None
 
     async def _send(self, request: _Request) -> httpx.Response:
-        headers = {
-            "Authorization": f"Bearer {self._key.reveal()}",
-            "Accept": "application/json",
-            "Accept-Encoding": ACCEPT_ENCODING,
-            "User-Agent": f"inbound-sync/{__version__}",
-        }
         sent = self._http.build_request(
-            request.method,
-            self._base_url + request.path,
-            json=request.body,
-            headers=headers,
-            timeout=self._timeout,
+            request.method, self._base_url + request.path, json=request.body, **self._per_request
         )
         # Streamed, so that an answer too large is refused as it arrives, not once it is whole.
         response = await self._http.send(sent, stream=True)

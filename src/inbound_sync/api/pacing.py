@@ -142,18 +142,19 @@ def admit(
 ) -> Admission:
     """May a request start at `now`? A permit says when (the rate may make it wait a little);
     else wait out the pause, or for a free slot in the window ("slot": until a release)."""
-    paused = pause_left(state, now, waited)
-    if paused.reason == "pause":
-        return paused
-    state, resumed = paused.state, paused.resumed
+    resumed = None
+    if state.paused:
+        paused = pause_left(state, now, waited)
+        if paused.reason == "pause":
+            return paused
+        state, resumed = paused.state, paused.resumed
     if state.in_flight >= max(1, int(state.window)):
         return Admission(state, None, math.inf, "slot", resumed)
-    if state.in_flight == 0:
-        state = state._replace(busy_from=now)
+    busy_from = now if state.in_flight == 0 else state.busy_from
+    state = state._replace(in_flight=state.in_flight + 1, busy_from=busy_from)
     start = now
     if state.rate is not None:
         state, start = _take(state, state.rate, now)
-    state = state._replace(in_flight=state.in_flight + 1)
     return Admission(state, Permit(start, state.epoch), start - now, "go", resumed)
 
 
@@ -177,9 +178,9 @@ def finish(
 
     "limited" is a 429, to be followed by `pause` seconds without any request.
     """
-    state = _ended(state, now)
     if result == "ok":
-        return _succeeded(state, settings), False
+        return _succeeded(state, settings, now), False
+    state = _ended(state, now)
     if result != "limited":
         return state, False
     state = state._replace(rate_limited=state.rate_limited + 1)
@@ -196,12 +197,16 @@ def finish(
     return state, longer
 
 
-def _succeeded(state: PaceState, settings: PaceSettings) -> PaceState:
+def _succeeded(state: PaceState, settings: PaceSettings, now: float) -> PaceState:
+    """A success ends its request and widens the window: one copy of the state, as every
+    request's answer comes here."""
     window = min(float(settings.concurrency), state.window + 1.0 / state.window)
     rate = state.rate
     if rate is not None:
         rate = min(settings.max_rate or math.inf, rate + RATE_STEP)
-    return state._replace(window=window, rate=rate, succeeded=state.succeeded + 1)
+    return state._replace(
+        window=window, rate=rate, succeeded=state.succeeded + 1, **_ending(state, now)
+    )
 
 
 def _decreased(state: PaceState, settings: PaceSettings, now: float, pause: float) -> PaceState:
@@ -243,11 +248,15 @@ def cancelled(state: PaceState, now: float) -> PaceState:
 
 
 def _ended(state: PaceState, now: float) -> PaceState:
-    """One request fewer in flight; the busy spell ends with the last one."""
+    return state._replace(**_ending(state, now))
+
+
+def _ending(state: PaceState, now: float) -> dict[str, Any]:
+    """What changes as a request ends: one fewer in flight; the busy spell ends with the last."""
     in_flight = max(0, state.in_flight - 1)
     if in_flight or state.busy_from is None:
-        return state._replace(in_flight=in_flight)
-    return state._replace(in_flight=0, busy_from=None, busy_s=_busy(state, now))
+        return {"in_flight": in_flight}
+    return {"in_flight": 0, "busy_from": None, "busy_s": _busy(state, now)}
 
 
 def _busy(state: PaceState, now: float) -> float:
@@ -311,8 +320,13 @@ class Pacer:
             self._state = admission.state
             if admission.resumed is not None:
                 self._tell(PauseEvent("end", admission.resumed))
-            if admission.permit is not None:
+            if admission.permit is None:
+                pass
+            elif admission.wait > 0:
                 return await self._start(admission.permit, admission.wait, stop)
+            else:
+                # Its turn is now: nothing to sleep through, so no pause can begin before it goes.
+                return admission.permit
             if admission.reason == "slot":
                 if not await self._free_slot(stop):
                     return None

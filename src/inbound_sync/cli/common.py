@@ -183,7 +183,9 @@ def open_client(conn: Connection, settings: ConnectionSettings, **options: Any) 
         write(format_wait(notice), err=True)
 
     options.setdefault("on_wait", on_wait)
-    return InboundClient.from_settings(settings, on_request=on_request, **options)
+    # No hook at all when nobody listens: the client then builds no record of each request.
+    listener = on_request if hooks else None
+    return InboundClient.from_settings(settings, on_request=listener, **options)
 
 
 STDOUT = "-"
