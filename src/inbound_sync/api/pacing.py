@@ -326,6 +326,7 @@ class Pacer:
                 return await self._start(admission.permit, admission.wait, stop)
             else:
                 # Its turn is now: nothing to sleep through, so no pause can begin before it goes.
+                self._last_start = max(self._last_start, admission.permit.start_at)
                 return admission.permit
             if admission.reason == "slot":
                 if not await self._free_slot(stop):
