@@ -9,7 +9,7 @@ import pytest
 
 from inbound_sync import config
 from inbound_sync.config import SafetyPolicy
-from inbound_sync.config.resolve import did_you_mean, resolve, validate_document
+from inbound_sync.config.resolve import Entry, did_you_mean, resolve, validate_document
 from inbound_sync.config.source import read_yaml
 from inbound_sync.errors import ConfigError, ConfigIssue
 
@@ -304,3 +304,42 @@ def test_did_you_mean_prefers_the_same_word_in_another_case_then_the_closest():
     assert did_you_mean("SUPPORT", ["Support", "support"]) == "Support"
     assert did_you_mean("suport", ["sales", "Support"]) == "Support"
     assert did_you_mean("zzz", ["sales", "support"]) is None
+
+
+# What a validated file keeps: its settings as read, and each entry with its lines
+
+
+def test_a_validated_file_keeps_its_entries_with_their_lines_but_not_their_yaml(write_yaml):
+    path = write_yaml(
+        "a.yaml",
+        ONE_NUMBER
+        + '  - strategy: null\n    number: "080 4431 9241"\n    assistant: support\n'
+        + "    ensure: absent\n    description: Front desk\n",
+    )
+    parsed, issues = validate_document(read_yaml(path))
+    assert issues == []
+    assert parsed is not None
+    assert "numbers" not in parsed.raw
+    assert parsed.raw.key_lines == {"version": 1, "assistants": 2}
+    first, second = parsed.entries
+    assert first == Entry(
+        0, 5, {"number": 5, "assistant": 6}, "+91 80 4431 9240", "support", None, None,
+        "present", False, None, False,
+    )  # fmt: skip
+    assert second[:2] == (1, 7)
+    assert second[3:] == (
+        "080 4431 9241",
+        "support",
+        None,
+        "Front desk",
+        "absent",
+        False,
+        None,
+        False,
+    )
+    assert [second.line_of(f) for f in ("strategy", "number", "assistant", "protect")] == [
+        7,
+        8,
+        9,
+        7,
+    ]
