@@ -91,11 +91,11 @@ def test_files_left_when_the_pool_breaks_are_read_here(tmp_path: Path) -> None:
     for k in range(3):
         files.append(tmp_path / f"f{k}.yaml")
         files[-1].write_text(f"version: 1\nnumbers:\n  - number: '+91804431924{k}'\n")
-    documents = list(Pool(DiesAfterOne(), 2).read(files))  # type: ignore[arg-type]
-    assert [d.path for d in documents] == [str(f) for f in files]
-    assert [d.data["numbers"][0]["number"] for d in documents] == [
-        f"+91804431924{k}" for k in range(3)
-    ]
+    checked = list(Pool(DiesAfterOne(), 2).read(files))  # type: ignore[arg-type]
+    assert [issues for _, issues in checked] == [[], [], []]
+    parsed = [p for p, _ in checked if p is not None]
+    assert [p.path for p in parsed] == [str(f) for f in files]
+    assert [p.entries[0].number for p in parsed] == [f"+91804431924{k}" for k in range(3)]
 
 
 def test_normalize_all_keeps_the_order_and_the_errors_in_their_places() -> None:

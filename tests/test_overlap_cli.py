@@ -30,7 +30,7 @@ import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fleet_support import FLEET_KEYS, FLEET_SEED, copy_example
-from inbound_sync import config
+from inbound_sync.config import workers
 from inbound_sync.config.source import YamlDocument
 from inbound_sync.sandbox import Sandbox, create_app
 from inbound_sync.sandbox.server import running_server
@@ -130,13 +130,13 @@ def fleet_server(monkeypatch: pytest.MonkeyPatch, quiet: None) -> Iterator[Serve
 def parse_waits_for(monkeypatch: pytest.MonkeyPatch, event: threading.Event) -> list[bool]:
     """Every config file's validation first waits for `event`; returns what each wait found."""
     found: list[bool] = []
-    validate = config.validate_document
+    validate = workers.validate_document
 
     def waiting(document: YamlDocument) -> Any:
         found.append(event.wait(WAIT))
         return validate(document)
 
-    monkeypatch.setattr(config, "validate_document", waiting)
+    monkeypatch.setattr(workers, "validate_document", waiting)
     return found
 
 
@@ -342,7 +342,7 @@ def counted_fork():
     return fork()
 
 os.fork = counted_fork
-read = workers.read_and_normalize
+read = workers.read_check_normalize
 
 def probe(path):
     # In a worker: parse only once the read of the account has reached the server.
@@ -352,7 +352,7 @@ def probe(path):
     (report.parent / f"worker-{os.getpid()}").write_text(str(marker.exists()))
     return read(path)
 
-workers.read_and_normalize = probe
+workers.read_check_normalize = probe
 code = main(sys.argv[3:])
 report.write_text(json.dumps({"code": code, "forks": forks, "pid": os.getpid()}))
 """

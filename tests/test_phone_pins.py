@@ -210,3 +210,23 @@ def test_leading_zeros_survive_the_worker_processes(tmp_path: Path):
         ["390012345678", "+39 0012345678"],
         ["390612345678", "+39 06 1234 5678"],
     ]
+
+
+def test_letters_outside_ascii_are_an_error_too():
+    with pytest.raises(PhoneError, match="contains letters"):
+        normalize("+91 80 ЗВОНИ", "IN")
+    with pytest.raises(PhoneError, match="contains letters"):
+        normalize("٠٨٠٤٤٣١٩٢٤٠ é", "IN")
+    # Digits of other scripts are not letters.
+    assert normalize("٠٨٠٤٤٣١٩٢٤٠", "IN").normalized == "918044319240"
+
+
+def test_normalize_each_gives_each_result_or_error_in_its_place():
+    results = phone.normalize_each(
+        [("080 4431 9240", "IN", False), ("+91 10 0000 0009", "IN", False), ("---", "IN", False)]
+    )
+    assert results[0] == normalize("080 4431 9240", "IN")
+    assert [str(r) for r in results[1:]] == [
+        f"'+91 10 0000 0009' is not a valid number in region IN {VALID_HINT}",
+        "'---' is not a phone number (not a number)",
+    ]

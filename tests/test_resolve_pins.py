@@ -9,7 +9,7 @@ import pytest
 
 from inbound_sync import config
 from inbound_sync.config import SafetyPolicy
-from inbound_sync.config.resolve import did_you_mean, resolve, validate_document
+from inbound_sync.config.resolve import Entry, did_you_mean, resolve, validate_document
 from inbound_sync.config.source import read_yaml
 from inbound_sync.errors import ConfigError, ConfigIssue
 
@@ -326,4 +326,43 @@ def test_apply_options_that_differ_between_files_conflict(write_yaml):
     second = write_yaml("b.yaml", "version: 1\napply:\n  max_rate: 3\n")
     assert issues_of(first, second) == [
         ConfigIssue(str(second), 2, "apply", f"conflicts with the value set at {first}:2")
+    ]
+
+
+# What a validated file keeps: its settings as read, and each entry with its lines
+
+
+def test_a_validated_file_keeps_its_entries_with_their_lines_but_not_their_yaml(write_yaml):
+    path = write_yaml(
+        "a.yaml",
+        ONE_NUMBER
+        + '  - strategy: null\n    number: "080 4431 9241"\n    assistant: support\n'
+        + "    ensure: absent\n    description: Front desk\n",
+    )
+    parsed, issues = validate_document(read_yaml(path))
+    assert issues == []
+    assert parsed is not None
+    assert "numbers" not in parsed.raw
+    assert parsed.raw.key_lines == {"version": 1, "assistants": 2}
+    first, second = parsed.entries
+    assert first == Entry(
+        0, 5, {"number": 5, "assistant": 6}, "+91 80 4431 9240", "support", None, None,
+        "present", False, None, False,
+    )  # fmt: skip
+    assert second[:2] == (1, 7)
+    assert second[3:] == (
+        "080 4431 9241",
+        "support",
+        None,
+        "Front desk",
+        "absent",
+        False,
+        None,
+        False,
+    )
+    assert [second.line_of(f) for f in ("strategy", "number", "assistant", "protect")] == [
+        7,
+        8,
+        9,
+        7,
     ]

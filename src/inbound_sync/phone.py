@@ -8,6 +8,7 @@ because E.164 is canonical: parsing "+<key>" of a parsed number gives the same n
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import cache, lru_cache
 from typing import NamedTuple
@@ -63,7 +64,7 @@ def normalize(text: str, region: str, *, allow_unverified: bool = False) -> Phon
 def _normalize(text: str, region: str, allow_unverified: bool) -> PhoneNumber:
     if text.startswith("+") and text[1:] in _PARSED:
         return _known(text, region, allow_unverified)
-    if any(ch.isalpha() for ch in text):
+    if _has_letters(text):
         raise PhoneError(f"{text!r} contains letters; write the number with digits only")
     try:
         parsed = phonenumbers.parse(text, region)
@@ -87,6 +88,31 @@ def _normalize(text: str, region: str, allow_unverified: bool) -> PhoneNumber:
     return PhoneNumber(normalized=key, e164=e164)
 
 
+_ASCII_LETTER = re.compile("[A-Za-z]")
+
+
+def _has_letters(text: str) -> bool:
+    # Written numbers are nearly always ASCII, where one regular expression search replaces a
+    # loop over the characters in Python (a tenth of the time it takes to parse a number).
+    if text.isascii():
+        return _ASCII_LETTER.search(text) is not None
+    return any(ch.isalpha() for ch in text)
+
+
+def normalize_each(requests: Sequence[Request]) -> list[PhoneNumber | PhoneError]:
+    """normalize() of each request, each error returned in its place.
+
+    Meant for many distinct numbers: it skips normalize()'s cache, which they would only churn.
+    """
+    results: list[PhoneNumber | PhoneError] = []
+    for text, region, allow_unverified in requests:
+        try:
+            results.append(_normalize(text, region, allow_unverified))
+        except PhoneError as exc:
+            results.append(exc)
+    return results
+
+
 class Batch(NamedTuple):
     """What normalize_many found: a result per request, in order, and what adopt() needs."""
 
@@ -96,14 +122,9 @@ class Batch(NamedTuple):
 
 
 def normalize_many(requests: Sequence[Request]) -> Batch:
-    """normalize() of each request, each error returned in its place. Runs as well in a worker
-    process, and so also returns what was parsed, for adopt() to make known where it runs."""
-    results: list[PhoneNumber | PhoneError] = []
-    for text, region, allow_unverified in requests:
-        try:
-            results.append(normalize(text, region, allow_unverified=allow_unverified))
-        except PhoneError as exc:
-            results.append(exc)
+    """normalize_each(), in a worker process: it also returns what was parsed, for adopt() to
+    make known in the process that receives the batch."""
+    results = normalize_each(requests)
     keys = {result.normalized for result in results if isinstance(result, PhoneNumber)}
     parsed = {key: _fields(_PARSED[key]) for key in keys if key in _PARSED}
     return Batch(results, keys & _UNVERIFIED, parsed)

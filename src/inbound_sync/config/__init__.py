@@ -18,7 +18,6 @@ from inbound_sync.config.resolve import (
     ParsedFile,
     canonical_id,
     resolve,
-    validate_document,
 )
 from inbound_sync.config.state import DesiredNumber, DesiredState, SafetyPolicy
 from inbound_sync.config.workers import Ready, pool
@@ -99,8 +98,7 @@ def load(
     files, issues = expand_paths(paths)
     with pool(files, workers, on_ready) as workers_pool:
         parsed: list[ParsedFile] = []
-        for document in workers_pool.read(files):
-            result, found = validate_document(document)
+        for result, found in workers_pool.read(files):
             issues.extend(found)
             if result is not None:
                 parsed.append(result)
@@ -128,8 +126,7 @@ def load_many(
     every = list(dict.fromkeys(path for files, _ in expanded for path in files))
     results: list[DesiredState | ConfigError] = []
     with pool(every, workers, on_ready) as workers_pool:
-        documents = dict(zip(every, workers_pool.read(every), strict=True))
-        checked = {path: validate_document(documents[path]) for path in every}
+        checked = dict(zip(every, workers_pool.read(every), strict=True))
         for files, issues in expanded:
             results.append(_resolved(files, issues, checked, workers_pool.normalize_all))
     return results

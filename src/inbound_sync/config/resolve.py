@@ -10,23 +10,56 @@ from typing import Any, NamedTuple, TypeVar
 import pydantic
 
 from inbound_sync.config.model import ApplyOptions, ConfigFile, Defaults, NumberEntry, Safety
-from inbound_sync.config.source import YamlDocument, line_of
-from inbound_sync.config.state import DesiredNumber, DesiredState, SafetyPolicy, Unmanaged
+from inbound_sync.config.source import LocatedDict, YamlDocument, line_of
+from inbound_sync.config.state import (
+    DesiredNumber,
+    DesiredState,
+    Ensure,
+    SafetyPolicy,
+    Unmanaged,
+)
 from inbound_sync.errors import ConfigIssue
-from inbound_sync.phone import PhoneError, PhoneNumber, Request, normalize_many
+from inbound_sync.phone import PhoneError, PhoneNumber, Request, normalize_each
+
+
+class Entry(NamedTuple):
+    """A number entry that passed validation: its settings, and the lines to report them at.
+
+    Only what resolving needs is kept, in a plain record rather than the pydantic model: a
+    large config holds one per number, and a worker process sends them all back.
+    """
+
+    position: int
+    """Where the entry is in the file's `numbers` list."""
+    line: int | None
+    key_lines: dict[Any, int]
+    """The line of each key the entry gives; a key it leaves out is reported at `line`."""
+    number: str
+    assistant: str | None
+    strategy: str | None
+    description: str | None
+    ensure: Ensure
+    protect: bool
+    region: str | None
+    allow_unverified: bool
+
+    def line_of(self, field: str) -> int | None:
+        """The line of `field`, or of the entry when the entry leaves the field out."""
+        return self.key_lines.get(field, self.line)
 
 
 class ParsedFile(NamedTuple):
-    """A validated file: its settings, its valid entries by index, and the raw data for lines.
+    """A validated file: its settings, its valid entries, and its settings as read, for lines.
 
     A file with structural errors is still parsed as far as it goes, so that the semantic errors
     of its sound entries are reported in the same run; `aliases_read` is False when its alias
-    tables could not be read, since other files' references to them cannot then be judged.
+    tables could not be read, since other files' references to them cannot then be judged. The
+    YAML tree of its entries is not kept: once they are validated, each entry carries its lines.
     """
 
     path: str
     model: ConfigFile
-    entries: tuple[tuple[int, NumberEntry], ...]
+    entries: tuple[Entry, ...]
     raw: Any
     aliases_read: bool = True
 
@@ -50,24 +83,49 @@ def validate_document(doc: YamlDocument) -> tuple[ParsedFile | None, list[Config
         ]
     # Duplicate keys keep their first value; the rest of the file is still checked.
     issues: list[ConfigIssue] = list(doc.issues)
-    settings = {key: value for key, value in doc.data.items() if key != "numbers"}
+    settings = _settings(doc.data)
     model = _validated(doc, ConfigFile, settings, (), issues)
     broken: set[str] = set()
     if model is None:
         model, broken = _salvaged(settings)
     # Entries are checked one by one, so that one bad entry does not hide the others' problems.
     raw_numbers = doc.data.get("numbers", [])
-    entries: list[tuple[int, NumberEntry]] = []
+    entries: list[Entry] = []
     if not isinstance(raw_numbers, list):
         line = line_of(doc.data, ("numbers",))
         issues.append(ConfigIssue(doc.path, line, "numbers", "must be a list of entries"))
     else:
+        lines = getattr(raw_numbers, "item_lines", None)
         for index, item in enumerate(raw_numbers):
             entry = _validated(doc, NumberEntry, item, ("numbers", index), issues)
             if entry is not None:
-                entries.append((index, entry))
+                line = lines[index] if lines else None
+                entries.append(_entry(index, line, getattr(item, "key_lines", {}), entry))
     aliases_read = not broken.intersection(_ALIAS_TABLES)
-    return ParsedFile(doc.path, model, tuple(entries), doc.data, aliases_read), issues
+    return ParsedFile(doc.path, model, tuple(entries), settings, aliases_read), issues
+
+
+def _settings(data: dict[Any, Any]) -> dict[Any, Any]:
+    """The top level of a file without its numbers, with the lines of its keys."""
+    if isinstance(data, LocatedDict):
+        return data.without("numbers")
+    return {key: value for key, value in data.items() if key != "numbers"}
+
+
+def _entry(index: int, line: int | None, key_lines: dict[Any, int], entry: NumberEntry) -> Entry:
+    return Entry(
+        index,
+        line,
+        key_lines,
+        entry.number,
+        entry.assistant,
+        entry.strategy,
+        entry.description,
+        entry.ensure,
+        entry.protect,
+        entry.region,
+        entry.allow_unverified,
+    )
 
 
 def _salvaged(settings: dict[Any, Any]) -> tuple[ConfigFile, set[str]]:
@@ -162,13 +220,9 @@ NormalizeAll = Callable[[list[Request]], list[PhoneNumber | PhoneError]]
 """Normalizes every declared number at once, in order (config.workers may spread the work)."""
 
 
-def _normalize_here(requests: list[Request]) -> list[PhoneNumber | PhoneError]:
-    return normalize_many(requests).results
-
-
 def resolve(
     files: Iterable[ParsedFile],
-    normalize_all: NormalizeAll = _normalize_here,
+    normalize_all: NormalizeAll = normalize_each,
     *,
     all_read: bool = True,
 ) -> tuple[DesiredState | None, list[ConfigIssue]]:
@@ -191,19 +245,19 @@ def resolve(
             [
                 (entry.number, entry.region or defaults.region, entry.allow_unverified)
                 for parsed in files
-                for _, entry in parsed.entries
+                for entry in parsed.entries
             ]
         )
     )
     numbers: dict[str, DesiredNumber] = {}
     for parsed in files:
-        for index, entry in parsed.entries:
+        for entry in parsed.entries:
             resolved = _resolve_entry(
-                parsed, index, entry, next(phones), (assistants, strategies, aliases_known), issues
+                parsed.path, entry, next(phones), (assistants, strategies, aliases_known), issues
             )
             if resolved is None:
                 continue
-            _add_number(numbers, resolved, parsed, index, issues)
+            _add_number(numbers, resolved, parsed.path, entry, issues)
     if issues:
         return None, issues
     state = DesiredState(
@@ -291,9 +345,8 @@ def _resolve_ref(value: str | None, aliases: dict[str, str]) -> str | None:
 
 
 def _resolve_entry(
-    parsed: ParsedFile,
-    index: int,
-    entry: NumberEntry,
+    path: str,
+    entry: Entry,
     phone: PhoneNumber | PhoneError,
     aliases: tuple[dict[str, str], dict[str, str], bool],
     issues: list[ConfigIssue],
@@ -302,14 +355,13 @@ def _resolve_entry(
     before = len(issues)
 
     def problem(field: str, message: str) -> None:
-        loc = ("numbers", index, field)
         issues.append(
-            ConfigIssue(parsed.path, line_of(parsed.raw, loc), f"numbers[{index}].{field}", message)
+            ConfigIssue(path, entry.line_of(field), f"numbers[{entry.position}].{field}", message)
         )
 
     if isinstance(phone, PhoneError):
         problem("number", str(phone))
-    if entry.ensure == "present" and "assistant" not in entry.model_fields_set:
+    if entry.ensure == "present" and "assistant" not in entry.key_lines:
         problem(
             "assistant",
             "is required when ensure is present (write null to keep the number detached)",
@@ -344,16 +396,16 @@ def _resolve_entry(
         assistant_id=ids["assistant"],
         strategy_id=ids["strategy"],
         protect=entry.protect,
-        source=_where(parsed, ("numbers", index)),
+        source=f"{path}:{entry.line}" if entry.line is not None else path,
         description=entry.description,
     )
 
 
-def _check_contradictions(entry: NumberEntry, problem: Callable[[str, str], None]) -> None:
+def _check_contradictions(entry: Entry, problem: Callable[[str, str], None]) -> None:
     """Settings that cannot all hold: each is reported on the line of the one to change."""
     if entry.ensure == "absent":
         for field in ("assistant", "strategy", "protect"):
-            if field in entry.model_fields_set and getattr(entry, field) not in (None, False):
+            if field in entry.key_lines and getattr(entry, field) not in (None, False):
                 problem(field, f"contradicts ensure: absent, which deletes the number; {_DROP}")
         return
     if entry.assistant is None and entry.strategy is not None:
@@ -371,16 +423,15 @@ _DROP = "remove one of the two"
 def _add_number(
     numbers: dict[str, DesiredNumber],
     number: DesiredNumber,
-    parsed: ParsedFile,
-    index: int,
+    path: str,
+    entry: Entry,
     issues: list[ConfigIssue],
 ) -> None:
     if number.normalized in numbers:
         first = numbers[number.normalized]
         message = f"+{number.normalized} is already declared at {first.source}"
-        loc = ("numbers", index, "number")
         issues.append(
-            ConfigIssue(parsed.path, line_of(parsed.raw, loc), f"numbers[{index}].number", message)
+            ConfigIssue(path, entry.line_of("number"), f"numbers[{entry.position}].number", message)
         )
         return
     numbers[number.normalized] = number

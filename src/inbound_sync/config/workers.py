@@ -3,8 +3,10 @@
 Most of a large plan's time is spent parsing: PyYAML's constructor and phonenumbers are pure
 Python, and one process uses one core. Files do not depend on one another, nor do numbers once
 the default region is known, so a config big enough to be worth it is parsed by a pool of forked
-processes. Results come back in input order, so what load() returns or reports, issues and their
-order included, is what one process would have found.
+processes. Each worker reads a file, validates it and normalizes its numbers, and sends back only
+what resolving needs (never the YAML tree): this process, which merges and resolves, then has
+little left to do. Results come back in input order, so what load() returns or reports, issues
+and their order included, is what one process would have found.
 
 Forking is used only where it is safe and cheap: on Linux, in a process that runs no other
 thread (a fork copies only the calling thread, and a lock held by another one would stay held).
@@ -22,16 +24,20 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from inbound_sync.config.source import YamlDocument, read_yaml
+from inbound_sync.config.resolve import Entry, ParsedFile, validate_document
+from inbound_sync.config.source import read_yaml
+from inbound_sync.errors import ConfigIssue
 from inbound_sync.phone import (
     DEFAULT_REGION,
     Batch,
+    Fields,
     PhoneError,
     PhoneNumber,
     Request,
     adopt,
+    normalize_each,
     normalize_many,
 )
 
@@ -40,6 +46,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+Checked = tuple[ParsedFile | None, list[ConfigIssue]]
+"""One file read and validated on its own: what resolve needs of it, and the issues found."""
 
 MIN_BYTES = 256 * 1024
 """Below this much YAML (about 2,500 numbers), starting processes costs more than it saves."""
@@ -87,34 +96,42 @@ class Pool:
                 self._executor = None
         return [function(item) for item in items]
 
-    def read(self, files: Sequence[Path]) -> Iterator[YamlDocument]:
-        """read_yaml of each file, in order, each as soon as it is read (so that the caller
-        validates one file while the workers still read the next ones)."""
+    def read(self, files: Sequence[Path]) -> Iterator[Checked]:
+        """read_and_check of each file, in order, each as soon as it is done."""
         done = 0
         if self._executor is not None and len(files) > 1:
             from concurrent.futures.process import BrokenProcessPool
 
             try:
-                for document, requests, batch in self._executor.map(read_and_normalize, files):
-                    self._remember(requests, batch)
+                for sent in self._executor.map(read_check_normalize, files):
                     done += 1
-                    yield document
+                    yield self._received(sent)
             except BrokenProcessPool:
                 self._executor = None  # as in map(): the rest is read here
         for path in files[done:]:
-            yield read_yaml(path)
+            yield read_and_check(path)
 
     def normalize_all(self, requests: list[Request]) -> list[PhoneNumber | PhoneError]:
         """normalize() of every request, in order, errors in their places."""
+        if not self._found:  # nothing from the workers to look up: spare a lookup per number
+            return self._normalized(requests)
         known = [self._lookup(request) for request in requests]
         missing = [
             request for request, result in zip(requests, known, strict=True) if result is None
         ]
-        size = max(1, -(-len(missing) // (self.workers * 4)))
-        chunks = [missing[i : i + size] for i in range(0, len(missing), size)]
+        computed = iter(self._normalized(missing))
+        return [next(computed) if result is None else result for result in known]
+
+    def _normalized(self, requests: list[Request]) -> list[PhoneNumber | PhoneError]:
+        if self._executor is None or len(requests) < 2:
+            return normalize_each(requests)
+        size = max(1, -(-len(requests) // (self.workers * 4)))
+        chunks = [requests[i : i + size] for i in range(0, len(requests), size)]
+        results: list[PhoneNumber | PhoneError] = []
         for chunk, batch in zip(chunks, self.map(normalize_many, chunks), strict=True):
             self._remember(chunk, batch)
-        return [self._found[r] if k is None else k for r, k in zip(requests, known, strict=True)]
+            results.extend(batch.results)
+        return results
 
     def _remember(self, requests: Sequence[Request], batch: Batch) -> None:
         adopt(batch)
@@ -122,6 +139,16 @@ class Pool:
             if text.startswith("+") and isinstance(result, PhoneNumber):
                 self._international[text, allow] = result
         self._found.update(zip(requests, batch.results, strict=True))
+
+    def _received(self, sent: Sent) -> Checked:
+        """A worker's file as read here, its numbers remembered for normalize_all."""
+        if sent.parsed is None:
+            return None, sent.issues
+        entries = tuple(map(Entry._make, zip(*sent.entries, strict=True)))
+        requests = [(e.number, e.region or sent.region, e.allow_unverified) for e in entries]
+        results = [PhoneNumber(k, "+" + k) if isinstance(k, str) else k for k in sent.phones]
+        self._remember(requests, Batch(results, sent.unverified, sent.parsed_numbers))
+        return sent.parsed._replace(entries=entries), sent.issues
 
     def _lookup(self, request: Request) -> PhoneNumber | PhoneError | None:
         text, _, allow = request
@@ -131,28 +158,54 @@ class Pool:
         return found
 
 
-def read_and_normalize(path: Path) -> tuple[YamlDocument, list[Request], Batch]:
-    """read_yaml, and normalize_many of the numbers the file seems to declare (run in a worker)."""
-    document = read_yaml(path)
-    requests = _declared(document.data)
-    return document, requests, normalize_many(requests)
+def read_and_check(path: Path) -> Checked:
+    """Read one file and validate it on its own."""
+    return validate_document(read_yaml(path))
 
 
-def _declared(data: object) -> list[Request]:
-    """The numbers of a file not validated yet, each with the default region the file gives."""
-    if not isinstance(data, dict) or not isinstance(data.get("numbers"), list):
-        return []
-    defaults = data.get("defaults")
-    region = defaults.get("region") if isinstance(defaults, dict) else None
-    region = region if isinstance(region, str) else DEFAULT_REGION
-    requests = []
-    for entry in data["numbers"]:
-        if not isinstance(entry, dict):
-            continue
-        text, own, allow = entry.get("number"), entry.get("region"), entry.get("allow_unverified")
-        if isinstance(text, str) and isinstance(own, (str, type(None))):
-            requests.append((text, own or region, allow is True))
-    return requests
+class Sent(NamedTuple):
+    """What a worker sends back for one file, in a few lists rather than an object per number:
+    pickling 100,000 records, and making each again here, costs more than filling lists."""
+
+    parsed: ParsedFile | None
+    """The file's settings; its entries are in `entries`."""
+    issues: list[ConfigIssue]
+    entries: tuple[list[Any], ...]
+    """A list per field of Entry, each with a value per entry."""
+    region: str
+    """The default region the numbers were normalized under."""
+    phones: list[str | PhoneError]
+    """Per entry, its normalized number or why it has none (its E.164 text is "+" and it)."""
+    unverified: set[str]
+    parsed_numbers: dict[str, Fields]
+    """The Batch.parsed of the numbers, for adopt()."""
+
+
+def read_check_normalize(path: Path) -> Sent:
+    """read_and_check, and normalize_many of the file's numbers (run in a worker)."""
+    parsed, issues = read_and_check(path)
+    if parsed is None:
+        return Sent(None, issues, (), DEFAULT_REGION, [], set(), {})
+    defaults = parsed.model.defaults
+    region = defaults.region if defaults is not None else DEFAULT_REGION
+    requests = [(e.number, e.region or region, e.allow_unverified) for e in parsed.entries]
+    batch = normalize_many(requests)
+    # Names repeat from entry to entry: one string each, and pickle writes each once.
+    columns = tuple(
+        [sys.intern(v) if isinstance(v, str) else v for v in column] if field in _NAMES else column
+        for field, column in zip(Entry._fields, _columns(parsed.entries), strict=True)
+    )
+    phones = [r.normalized if isinstance(r, PhoneNumber) else r for r in batch.results]
+    return Sent(
+        parsed._replace(entries=()), issues, columns, region, phones, batch.unverified, batch.parsed
+    )
+
+
+_NAMES = frozenset({"assistant", "strategy", "ensure", "region"})
+
+
+def _columns(entries: Sequence[Entry]) -> list[list[Any]]:
+    return [list(column) for column in zip(*entries, strict=True)] or [[] for _ in Entry._fields]
 
 
 Ready = Callable[[], None]
