@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import os
 import signal
 import sys
@@ -359,23 +360,25 @@ async def _execute(
     # `halt` ends the client's waits: a signal sets it, and so does the deadline.
     halt = asyncio.Event()
     interruption = Interruption(asyncio.get_running_loop(), halt)
-    with interruption.handling(), _deadline(run.deadline, halt) as expired:
-        async with open_client(
-            run.conn,
-            run.settings,
-            on_request=run.log,
-            on_wait=_unless_shared,
-            pacer=run.pacer,
-            stop=halt,
-        ) as client:
-            account = ClientAccount(client, prepared.desired.service)
-            with _progress(len(prepared.plan.changes), run) as on_outcome:
+    with _progress(len(prepared.plan.changes), run) as progress:
+        # Whatever else the run says on stderr comes after the progress lines before it.
+        interruption.say = progress.say
+        with interruption.handling(), _deadline(run.deadline, halt) as expired:
+            async with open_client(
+                run.conn,
+                run.settings,
+                on_request=run.log,
+                on_wait=_unless_shared(progress.say),
+                pacer=run.pacer,
+                stop=halt,
+            ) as client:
+                account = ClientAccount(client, prepared.desired.service)
                 report = await apply_plan(
                     account,
                     prepared.plan,
                     prepared.desired,
                     Settings(concurrency=options.concurrency, attempts=run.settings.retry.attempts),
-                    on_outcome,
+                    progress.outcome,
                     interruption.stop,
                     interruption.abandon,
                     expired,
@@ -385,11 +388,19 @@ async def _execute(
     return report, interruption.exit_code
 
 
-def _unless_shared(notice: WaitNotice) -> None:
+def _unless_shared(say: Callable[[str], None]) -> Callable[[WaitNotice], None]:
     """Waits announced on stderr, but for the pauses of every request, which the progress
     shows instead."""
-    if not notice.shared:
-        write(format_wait(notice), err=True)
+
+    def announce(notice: WaitNotice) -> None:
+        if not notice.shared:
+            say(format_wait(notice))
+
+    return announce
+
+
+def _to_stderr(text: str) -> None:
+    write(text, err=True)
 
 
 @contextlib.contextmanager
@@ -434,6 +445,8 @@ class Interruption:
         self.first: int | None = None
         # Set with `stop`: the client's waits end on it, and on the run's deadline too.
         self.halt = halt
+        # Where its messages go: stderr, after any progress lines still waiting.
+        self.say: Callable[[str], None] = _to_stderr
 
     @property
     def exit_code(self) -> int | None:
@@ -459,10 +472,9 @@ class Interruption:
     def received(self, signum: int) -> None:
         if self.first is None:
             self.first = signum
-            write(
+            self.say(
                 f"{_SIGNALS[signum]}: finishing the changes in flight, starting no new ones. "
-                f"(Again, or {GRACE_S:g} s, abandons them.)",
-                err=True,
+                f"(Again, or {GRACE_S:g} s, abandons them.)"
             )
             self.stop.set()
             if self.halt is not None:
@@ -474,19 +486,25 @@ class Interruption:
     def _give_up(self, why: str) -> None:
         if self.abandon.is_set():
             return
-        write(
+        self.say(
             f"Abandoning the changes still in flight ({why}); their outcome is unknown "
-            "until the account is read again.",
-            err=True,
+            "until the account is read again."
         )
         self.abandon.set()
 
 
 @contextlib.contextmanager
-def _progress(total: int, run: Run) -> Iterator[Callable[[Outcome], None]]:
+def _progress(total: int, run: Run) -> Iterator[_Bar | _Lines]:
     """A progress bar on a terminal, else one line per finished change (both on stderr); both
-    say when every request pauses for the API's rate limit, and the audit log records it."""
-    progress = _Bar(total) if sys.stderr.isatty() else _Lines(total)
+    say when every request pauses for the API's rate limit, and the audit log records it.
+
+    Lines are gathered for a moment unless --verbose, whose line per request would otherwise
+    come before the progress lines of the changes it shows."""
+    progress: _Bar | _Lines
+    if sys.stderr.isatty():
+        progress = _Bar(total)
+    else:
+        progress = _Lines(total, every=0.0 if run.conn.verbose else LINES_EVERY_S)
     log = run.log
 
     def paused(event: PauseEvent) -> None:
@@ -497,30 +515,60 @@ def _progress(total: int, run: Run) -> Iterator[Callable[[Outcome], None]]:
     run.pacer.on_pause = paused
     try:
         with progress:
-            yield progress.outcome
+            yield progress
     finally:
         run.pacer.on_pause = None
 
 
-class _Lines:
-    """One line per finished change, and a line where a pause begins and where it ends."""
+LINES_EVERY_S = 0.5
+"""How long finished changes' lines may wait to be written together, off a terminal."""
 
-    def __init__(self, total: int) -> None:
+
+class _Lines:
+    """One line per finished change, and a line where a pause begins and where it ends.
+
+    A bulk apply finishes hundreds of changes a second, and a write per line cost more than the
+    line itself: lines of changes done wait up to `every` seconds and go out together. The first
+    line, the last, a change not done, a pause, and any other message (`say`) go at once, after
+    the lines waiting before them, so the log keeps its order.
+    """
+
+    def __init__(
+        self, total: int, clock: Callable[[], float] = time.monotonic, every: float = 0.0
+    ) -> None:
         self.total = total
         self.done = 0
+        self.clock = clock
+        self.every = every
+        self.held: list[str] = []
+        self.written_at = -math.inf
 
     def __enter__(self) -> _Lines:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        return None
+        self.flush()
 
     def outcome(self, outcome: Outcome) -> None:
         self.done += 1
-        write(render_report.progress_line(outcome, self.done, self.total), err=True)
+        self.held.append(render_report.progress_line(outcome, self.done, self.total))
+        now = self.clock()
+        plain = outcome.status == "done" and self.done < self.total
+        if not plain or now - self.written_at >= self.every:
+            self.flush(now)
 
     def pause(self, event: PauseEvent) -> None:
-        write(render_report.pause_line(event.kind, event.seconds, event.asked), err=True)
+        self.say(render_report.pause_line(event.kind, event.seconds, event.asked))
+
+    def say(self, text: str) -> None:
+        self.held.append(text)
+        self.flush()
+
+    def flush(self, now: float | None = None) -> None:
+        if self.held:
+            write("\n".join(self.held), err=True)
+            self.held.clear()
+            self.written_at = self.clock() if now is None else now
 
 
 class _Bar:
@@ -560,6 +608,9 @@ class _Bar:
             shown = self.status()
         self.bar.current_item = shown
         self.bar.render_progress()
+
+    def say(self, text: str) -> None:
+        write(text, err=True)
 
 
 def _finish(

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from inbound_sync.apply import ApplyReport, Outcome
-from inbound_sync.jsontext import indented
 from inbound_sync.output import style
 from inbound_sync.plan.model import change_data
+from inbound_sync.plan.saved import dumps
 from inbound_sync.render import escape, words
 from inbound_sync.render.github import annotation
 
@@ -141,7 +141,8 @@ def document(report: ApplyReport) -> dict[str, Any]:
 
 
 def format_json(report: ApplyReport) -> str:
-    return indented(document(report)) + "\n"
+    # Written as the plan document is, so that both stay alike and equally fast.
+    return dumps(document(report))
 
 
 def format_markdown(report: ApplyReport) -> str:
